@@ -1,0 +1,4 @@
+#ifndef SPIKEUNET_VERSION_H
+#define SPIKEUNET_VERSION_H
+#define SU_VERSION "0.1.0"
+#endif
