@@ -22,7 +22,7 @@ struct su_engine {
 struct su_conv_plan {
     su_engine *eng;
     su_conv_kind kind;
-    int Cout, training, need_din;
+    int Cout, has_bias, training, need_din;
     dnnl_primitive_t fwd, bwd_data, bwd_weights;
     dnnl_primitive_t w_to_fwd, w_to_bwd, dw_to_user; /* reorders; w_to_bwd NULL when formats agree */
     dnnl_memory_t src, dst, bias, w_user, w_fwd, w_bwd, diff_src, diff_dst, diff_w, diff_b, scratch;
@@ -107,7 +107,7 @@ fail:
 }
 
 int su_conv_plan_create(su_conv_plan **out, su_engine *e, su_conv_kind kind, int N, int D, int H, int W,
-                        int Cin, int Cout, int training, int need_din, su_error *err) {
+                        int Cin, int Cout, int has_bias, int training, int need_din, su_error *err) {
     su_conv_plan *p = calloc(1, sizeof *p);
     dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t fpd = NULL, dpd = NULL, wpd = NULL;
@@ -115,6 +115,7 @@ int su_conv_plan_create(su_conv_plan **out, su_engine *e, su_conv_kind kind, int
     p->eng = e;
     p->kind = kind;
     p->Cout = Cout;
+    p->has_bias = has_bias;
     p->training = training;
     p->need_din = training && need_din;
 
@@ -136,6 +137,7 @@ int su_conv_plan_create(su_conv_plan **out, su_engine *e, su_conv_kind kind, int
     /* PyTorch: conv w[Cout][Cin][k..]; transposed conv w[Cin][Cout][k..] (oneDNN's "bacde") */
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&w_user_md, 5, w_dims, dnnl_f32, up ? dnnl_bacde : dnnl_abcde));
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&b_md, 1, b_dims, dnnl_f32, dnnl_a));
+    const dnnl_memory_desc_t *bias_md = has_bias ? &b_md : NULL;
     DNNL_TRY(dnnl_primitive_attr_create(&attr));
     DNNL_TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
 
@@ -143,11 +145,11 @@ int su_conv_plan_create(su_conv_plan **out, su_engine *e, su_conv_kind kind, int
     if (up) {
         dnnl_deconvolution_desc_t d;
         DNNL_TRY(dnnl_deconvolution_forward_desc_init(&d, prop, dnnl_deconvolution_direct, &src_md, &w_any,
-                                                      &b_md, &dst_md, strides, pad, pad));
+                                                      bias_md, &dst_md, strides, pad, pad));
         DNNL_TRY(dnnl_primitive_desc_create(&fpd, &d, attr, e->engine, NULL));
     } else {
         dnnl_convolution_desc_t d;
-        DNNL_TRY(dnnl_convolution_forward_desc_init(&d, prop, dnnl_convolution_direct, &src_md, &w_any, &b_md,
+        DNNL_TRY(dnnl_convolution_forward_desc_init(&d, prop, dnnl_convolution_direct, &src_md, &w_any, bias_md,
                                                     &dst_md, strides, pad, pad));
         DNNL_TRY(dnnl_primitive_desc_create(&fpd, &d, attr, e->engine, NULL));
     }
@@ -193,12 +195,12 @@ int su_conv_plan_create(su_conv_plan **out, su_engine *e, su_conv_kind kind, int
         if (up) {
             dnnl_deconvolution_desc_t d;
             DNNL_TRY(dnnl_deconvolution_backward_weights_desc_init(&d, dnnl_deconvolution_direct, &src_md, &w_any,
-                                                                   &b_md, &dst_md, strides, pad, pad));
+                                                                   bias_md, &dst_md, strides, pad, pad));
             DNNL_TRY(dnnl_primitive_desc_create(&wpd, &d, attr, e->engine, fpd));
         } else {
             dnnl_convolution_desc_t d;
             DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src_md, &w_any,
-                                                                 &b_md, &dst_md, strides, pad, pad));
+                                                                 bias_md, &dst_md, strides, pad, pad));
             DNNL_TRY(dnnl_primitive_desc_create(&wpd, &d, attr, e->engine, fpd));
         }
         if (reserve_scratch(e, wpd, err)) goto fail;
@@ -278,10 +280,11 @@ int su_conv_set_weights(su_conv_plan *p, const float *w, su_error *err) {
 }
 
 int su_conv_forward(su_conv_plan *p, float *out, const float *in, const float *bias, su_error *err) {
-    if (bind(p->src, in, err) || bind(p->dst, out, err) || bind(p->bias, bias, err)) return -1;
-    dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, p->src}, {DNNL_ARG_WEIGHTS, p->w_fwd}, {DNNL_ARG_BIAS, p->bias},
-                            {DNNL_ARG_DST, p->dst}};
-    return run(p, p->fwd, 4, a, err);
+    if (p->has_bias != (bias != NULL)) return su_fail(err, "convolution: bias given to a plan %s one", p->has_bias ? "that needs" : "without");
+    if (bind(p->src, in, err) || bind(p->dst, out, err) || (bias && bind(p->bias, bias, err))) return -1;
+    dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, p->src}, {DNNL_ARG_WEIGHTS, p->w_fwd}, {DNNL_ARG_DST, p->dst},
+                            {DNNL_ARG_BIAS, p->bias}};
+    return run(p, p->fwd, p->has_bias ? 4 : 3, a, err);
 }
 
 int su_conv_backward(su_conv_plan *p, float *din, float *dw, float *dbias, const float *dout,
@@ -296,10 +299,11 @@ int su_conv_backward(su_conv_plan *p, float *din, float *dw, float *dbias, const
     if (bind(p->src, in, err) || bind(p->diff_dst, dout, err)) return -1;
     dnnl_exec_arg_t b[5] = {{DNNL_ARG_SRC, p->src}, {DNNL_ARG_DIFF_DST, p->diff_dst},
                             {DNNL_ARG_DIFF_WEIGHTS, p->diff_w}, {DNNL_ARG_DIFF_BIAS, p->diff_b}};
-    if (run(p, p->bwd_weights, 4, b, err)) return -1;
+    if (run(p, p->bwd_weights, p->has_bias ? 4 : 3, b, err)) return -1;
     if (bind(p->w_user, dw, err)) return -1;
     dnnl_exec_arg_t c[3] = {{DNNL_ARG_FROM, p->diff_w}, {DNNL_ARG_TO, p->w_user}};
     if (run(p, p->dw_to_user, 2, c, err)) return -1;
-    for (int i = 0; i < p->Cout; i++) dbias[i] += p->diff_bias_buf[i];
+    if (p->has_bias && dbias)
+        for (int i = 0; i < p->Cout; i++) dbias[i] += p->diff_bias_buf[i];
     return 0;
 }

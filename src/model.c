@@ -152,11 +152,11 @@ static float *add_tensor(layout *L, float **grad, int buffer, int trainable, int
 }
 
 static void layout_conv(layout *L, su_conv_params *p, su_conv_params *g, int cout, int cin, int k, int up,
-                        const char *prefix) {
+                        int bias, const char *prefix) {
     int wshape[5] = {up ? cin : cout, up ? cout : cin, up ? 1 : k, up ? 2 : k, up ? 2 : k};
     int bshape[1] = {cout};
     p->w = add_tensor(L, &g->w, 0, 1, 5, wshape, "%s.weight", prefix);
-    p->b = add_tensor(L, &g->b, 0, 1, 1, bshape, "%s.bias", prefix);
+    p->b = bias ? add_tensor(L, &g->b, 0, 1, 1, bshape, "%s.bias", prefix) : NULL;
 }
 
 static void layout_block(layout *L, su_block_params *p, su_block_params *g, su_bn_buffers run[2], int cin,
@@ -169,7 +169,9 @@ static void layout_block(layout *L, su_block_params *p, su_block_params *g, su_b
         su_bn_params *bp = j ? &p->bn2 : &p->bn1, *bg = j ? &g->bn2 : &g->bn1;
         su_lif_params *lp = j ? &p->lif2 : &p->lif1, *lg = j ? &g->lif2 : &g->lif1;
         snprintf(name, sizeof name, "%s.conv%d", prefix, j + 1);
-        layout_conv(L, cp, cg, c, j ? c : cin, 3, 0, name);
+        /* no bias: the batch norm that follows subtracts any constant (and under Adam a bias whose
+         * gradient is zero up to rounding would only drift on noise) */
+        layout_conv(L, cp, cg, c, j ? c : cin, 3, 0, 0, name);
         bp->gamma = add_tensor(L, &bg->gamma, 0, 1, 1, cshape, "%s.bn%d.weight", prefix, j + 1);
         bp->beta = add_tensor(L, &bg->beta, 0, 1, 1, cshape, "%s.bn%d.bias", prefix, j + 1);
         run[j].running_mean = add_tensor(L, NULL, 1, 0, 1, cshape, "%s.bn%d.running_mean", prefix, j + 1);
@@ -195,11 +197,11 @@ static void layout_all(layout *L) {
     }
     for (int k = c->depth - 1; k >= 0; k--) {
         snprintf(name, sizeof name, "up%d", k);
-        layout_conv(L, &m->p.up[k], &m->g.up[k], channels(c, k), channels(c, k + 1), 0, 1, name);
+        layout_conv(L, &m->p.up[k], &m->g.up[k], channels(c, k), channels(c, k + 1), 0, 1, 1, name);
         snprintf(name, sizeof name, "dec%d", k);
         layout_block(L, &m->p.dec[k], &m->g.dec[k], m->dec_run[k], 2 * channels(c, k), channels(c, k), name);
     }
-    layout_conv(L, &m->p.out, &m->g.out, c->classes, channels(c, 0), 1, 0, "out");
+    layout_conv(L, &m->p.out, &m->g.out, c->classes, channels(c, 0), 1, 0, 1, "out");
 }
 
 /* PyTorch's default initialisation: weights and biases uniform in +-1/sqrt(fan_in) (Kaiming-uniform
@@ -223,10 +225,13 @@ static void init_params(su_model *m, uint64_t seed) {
             long fan_in = (long)t->shape[1] * t->shape[2] * t->shape[3] * t->shape[4];
             double bound = 1.0 / sqrt((double)fan_in);
             for (long j = 0; j < t->numel; j++) t->data[j] = (float)((2 * su_rng_uniform(&rng) - 1) * bound);
-            /* the bias that follows uses the same fan_in */
-            su_tensor_info *b = &m->tensors[i + 1];
-            for (long j = 0; j < b->numel; j++) b->data[j] = (float)((2 * su_rng_uniform(&rng) - 1) * bound);
-            i++;
+            /* the bias that follows (if the layer has one) uses the same fan_in */
+            su_tensor_info *b = i + 1 < m->n_tensors ? &m->tensors[i + 1] : NULL;
+            size_t plen = (size_t)(leaf - t->name);
+            if (b && !strncmp(b->name, t->name, plen) && !strcmp(b->name + plen, "bias")) {
+                for (long j = 0; j < b->numel; j++) b->data[j] = (float)((2 * su_rng_uniform(&rng) - 1) * bound);
+                i++;
+            }
         }
     }
 }
@@ -287,6 +292,23 @@ int su_model_num_lif(const su_model *m) { return m->n_lif; }
 const char *su_model_lif_name(const su_model *m, int i) { return m->lif_name[i]; }
 double su_model_firing_rate(const su_model *m, int i) {
     return m->lif_neurons[i] ? (double)m->lif_spikes[i] / (double)m->lif_neurons[i] : 0.0;
+}
+
+long su_model_lif_spikes(const su_model *m, int i, float *out) {
+    if (!m->planned || i < 0 || i >= m->n_lif) return -1;
+    for (int k = 0; k <= m->cfg.depth; k++) {
+        const block_acts *b = k < m->cfg.depth + 1 ? &m->enc[k] : NULL;
+        for (int pass = 0; pass < 2 && b; pass++) {
+            if (b->lif1 == i || b->lif2 == i) {
+                const float *h = b->lif1 == i ? b->h1 : b->h2;
+                int ld = b->lif1 == i ? b->C : b->ld_h2;
+                su_copy_channels(out, b->C, h, ld, (long)m->N * b->S, b->C);
+                return (long)m->N * b->S * b->C;
+            }
+            b = k < m->cfg.depth ? &m->dec[k] : NULL;
+        }
+    }
+    return -1;
 }
 
 const su_tensor_info *su_model_find_tensor(const su_model *m, const char *name) {
@@ -431,9 +453,9 @@ static void free_plan(su_model *m) {
 }
 
 static int plan_block(su_model *m, block_acts *b, int need_din, su_error *err) {
-    if (su_conv_plan_create(&b->conv1, m->eng, SU_CONV3, b->n1, b->D, b->H, b->W, b->Cin, b->C, m->training,
+    if (su_conv_plan_create(&b->conv1, m->eng, SU_CONV3, b->n1, b->D, b->H, b->W, b->Cin, b->C, 0, m->training,
                             need_din, err) ||
-        su_conv_plan_create(&b->conv2, m->eng, SU_CONV3, m->N, b->D, b->H, b->W, b->C, b->C, m->training, 1, err))
+        su_conv_plan_create(&b->conv2, m->eng, SU_CONV3, m->N, b->D, b->H, b->W, b->C, b->C, 0, m->training, 1, err))
         return -1;
     return 0;
 }
@@ -472,12 +494,12 @@ int su_model_plan(su_model *m, int B, int D, int H, int W, int training, su_erro
         m->dec[k].lif1 = li++;
         m->dec[k].lif2 = li++;
         block_acts *lo = k + 1 == c->depth ? &m->enc[k + 1] : &m->dec[k + 1];
-        if (su_conv_plan_create(&m->up[k], m->eng, SU_UPCONV, m->N, lo->D, lo->H, lo->W, lo->C, m->dec[k].C,
+        if (su_conv_plan_create(&m->up[k], m->eng, SU_UPCONV, m->N, lo->D, lo->H, lo->W, lo->C, m->dec[k].C, 1,
                                 training, 1, err) ||
             plan_block(m, &m->dec[k], 1, err))
             goto fail;
     }
-    if (su_conv_plan_create(&m->outc, m->eng, SU_CONV1, B, D, H, W, channels(c, 0), c->classes, training, 1, err))
+    if (su_conv_plan_create(&m->outc, m->eng, SU_CONV1, B, D, H, W, channels(c, 0), c->classes, 1, training, 1, err))
         goto fail;
     m->planned = 1;
     m->synced_version = 0;
@@ -757,7 +779,7 @@ static int table_block(table *t, const su_model_config *c, const char *prefix, i
     for (int j = 1; j <= 2; j++) {
         int steps = j == 1 ? steps1 : T, cin = j == 1 ? Cin : C;
         su_layer_info *r = row(t, SU_LAYER_CONV, steps, C, D, H, W, "%s.conv%d", prefix, j);
-        r->params = (long)C * cin * 27 + C;
+        r->params = (long)C * cin * 27;
         r->macs = S * C * cin * 27 * steps;
         r->input_lif = j == 1 ? in_lif : (spk ? *lif - 1 : -1);
         r->second_lif = j == 1 ? skip_lif : -1;

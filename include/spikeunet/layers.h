@@ -62,9 +62,10 @@ int su_engine_create(su_engine **eng, su_error *err);
 void su_engine_destroy(su_engine *eng);
 
 /* Creates the primitives for one layer. D, H, W are the input's sizes. Training plans can run backward.
- * need_din = 0 skips the input gradient (the first layer). */
+ * need_din = 0 skips the input gradient (the first layer). has_bias = 0: no bias term (a convolution
+ * followed by batch norm, which would cancel it). */
 int su_conv_plan_create(su_conv_plan **plan, su_engine *eng, su_conv_kind kind, int N, int D, int H,
-                        int W, int Cin, int Cout, int training, int need_din, su_error *err);
+                        int W, int Cin, int Cout, int has_bias, int training, int need_din, su_error *err);
 void su_conv_plan_destroy(su_conv_plan *plan);
 /* Bytes of oneDNN-side buffers (weights in oneDNN's layouts) held by the plan, for memory reports. */
 size_t su_conv_plan_bytes(const su_conv_plan *plan);
@@ -72,7 +73,7 @@ size_t su_conv_plan_bytes(const su_conv_plan *plan);
 /* Reorders the PyTorch-layout weights into the kernels' layout; call after every weight update. */
 int su_conv_set_weights(su_conv_plan *plan, const float *w, su_error *err);
 int su_conv_forward(su_conv_plan *plan, float *out, const float *in, const float *bias, su_error *err);
-/* din (if the plan has one) is written; dw and dbias accumulate. */
+/* din (if the plan has one) is written; dw and dbias accumulate (dbias NULL without a bias). */
 int su_conv_backward(su_conv_plan *plan, float *din, float *dw, float *dbias, const float *dout,
                      const float *in, su_error *err);
 

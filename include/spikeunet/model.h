@@ -146,6 +146,9 @@ void su_model_zero_grad(su_model *m);
 int su_model_num_lif(const su_model *m);
 double su_model_firing_rate(const su_model *m, int i);
 const char *su_model_lif_name(const su_model *m, int i);
+/* Copies LIF layer i's spikes from the last forward into out, dense (T*B, D', H', W', C) of that level;
+ * returns the number of values, or -1 when i is not a LIF layer. */
+long su_model_lif_spikes(const su_model *m, int i, float *out);
 
 /* The layer table for one volume of D x H x W. Returns the number of rows (at most max). */
 int su_model_layers(const su_model_config *cfg, int D, int H, int W, su_layer_info *rows, int max);

@@ -21,7 +21,7 @@ static const command_entry commands[] = {
     {"demo", cmd_demo, "compare both networks on the bundled sample (what 'make demo' runs)"},
     {"energy", cmd_energy, "operation counts, energy estimate and measured joules per volume"},
     {"bench", cmd_bench, "time inference and training steps; GFLOP/s against the machine's peak"},
-    {"plot", cmd_plot, "draw a run's learning curves as a PNG picture"},
+    {"plot", cmd_plot, "draw runs' learning curves (SVG)"},
 };
 
 static void usage(FILE *f) {

@@ -91,9 +91,10 @@ class LIF(nn.Module):
 class Block(nn.Module):
     def __init__(self, cin, c, spiking, lif_args):
         super().__init__()
-        self.conv1 = nn.Conv3d(cin, c, 3, padding=1)
+        # no conv bias before batch norm: BN cancels it (and Adam would drift it on rounding noise)
+        self.conv1 = nn.Conv3d(cin, c, 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm3d(c, eps=1e-5, momentum=0.1)
-        self.conv2 = nn.Conv3d(c, c, 3, padding=1)
+        self.conv2 = nn.Conv3d(c, c, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm3d(c, eps=1e-5, momentum=0.1)
         self.spiking = spiking
         if spiking:
