@@ -59,6 +59,8 @@ void su_engine_destroy(su_engine *e) {
     free(e);
 }
 
+size_t su_engine_scratch_bytes(const su_engine *e) { return e ? e->scratch_size : 0; }
+
 /* Grows the shared scratchpad to fit a primitive (at plan time, never during a step). */
 static int reserve_scratch(su_engine *e, const_dnnl_primitive_desc_t pd, su_error *err) {
     const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);

@@ -514,7 +514,7 @@ size_t su_model_plan_bytes(const su_model *m) {
     for (int k = 0; k <= m->cfg.depth; k++) total += su_conv_plan_bytes(m->enc[k].conv1) + su_conv_plan_bytes(m->enc[k].conv2);
     for (int k = 0; k < m->cfg.depth; k++)
         total += su_conv_plan_bytes(m->dec[k].conv1) + su_conv_plan_bytes(m->dec[k].conv2) + su_conv_plan_bytes(m->up[k]);
-    return total + su_conv_plan_bytes(m->outc);
+    return total + su_conv_plan_bytes(m->outc) + su_engine_scratch_bytes(m->eng);
 }
 
 size_t su_model_estimate_bytes(const su_model_config *cfg, int B, int D, int H, int W, int training) {

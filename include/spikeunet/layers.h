@@ -60,6 +60,8 @@ typedef struct su_conv_plan su_conv_plan; /* primitives of one layer for one inp
 
 int su_engine_create(su_engine **eng, su_error *err);
 void su_engine_destroy(su_engine *eng);
+/* Bytes of the shared scratchpad the engine holds. */
+size_t su_engine_scratch_bytes(const su_engine *eng);
 
 /* Creates the primitives for one layer. D, H, W are the input's sizes. Training plans can run backward.
  * need_din = 0 skips the input gradient (the first layer). has_bias = 0: no bias term (a convolution

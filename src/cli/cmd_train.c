@@ -1,8 +1,125 @@
-#include "cli.h"
+/* spikeunet train: train a 3D U-Net or a Spiking 3D U-Net on ACDC (or resume a run). */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "progress.h"
+#include "spikeunet/train.h"
+
+int cli_train_options(su_train_options *o, const char *cmd, const char *loss, const char *split_by,
+                      const char *grid, const char *class_weights);
+
+int cli_train_options(su_train_options *o, const char *cmd, const char *loss, const char *split_by,
+                      const char *grid, const char *class_weights) {
+    if (!strcmp(loss, "ce")) o->loss = SU_LOSS_CE;
+    else if (!strcmp(loss, "dice")) o->loss = SU_LOSS_DICE;
+    else if (!strcmp(loss, "ce+dice")) o->loss = SU_LOSS_CE_DICE;
+    else {
+        cli_error(cmd, "--loss: expected ce, dice or ce+dice, got '%s'", loss);
+        return CLI_USAGE;
+    }
+    if (!strcmp(split_by, "volume")) o->split_by_volume = 1;
+    else if (strcmp(split_by, "patient")) {
+        cli_error(cmd, "--split-by: expected patient or volume, got '%s'", split_by);
+        return CLI_USAGE;
+    }
+    int dims[3];
+    if (cli_parse_dims(dims, 3, grid, "--grid", cmd)) return CLI_USAGE;
+    o->grid.D = dims[0], o->grid.H = dims[1], o->grid.W = dims[2];
+    if (class_weights) {
+        if (sscanf(class_weights, "%f,%f,%f,%f", &o->class_weight[0], &o->class_weight[1], &o->class_weight[2],
+                   &o->class_weight[3]) != 4) {
+            cli_error(cmd, "--class-weights: expected four numbers w0,w1,w2,w3, got '%s'", class_weights);
+            return CLI_USAGE;
+        }
+        o->use_class_weight = 1;
+    }
+    if (o->epochs < 1 || o->batch < 1 || o->val_every < 1 || !(o->lr > 0) || !(o->val_fraction >= 0 && o->val_fraction < 1) ||
+        !(o->grid.spacing > 0)) {
+        cli_error(cmd, "epochs, batch and val-every must be >= 1, lr and spacing > 0, val-fraction in [0, 1)");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
 
 int cmd_train(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    cli_error("train", "not implemented yet");
-    return CLI_FAIL;
+    cli_model_args ma;
+    cli_model_args_default(&ma);
+    su_train_options o;
+    su_train_options_default(&o, SU_MODEL_UNET);
+    const char *data = NULL, *out = NULL, *resume = NULL, *loss = "ce+dice", *split_by = "patient", *grid = "16x128x128",
+               *class_weights = NULL, *init = NULL;
+    int seed = 42, threads = 0, force = 0, quiet = 0;
+    float val_fraction = 0.2f;
+    cli_opt opts[] = {
+        {"--data", OPT_STRING, &data, "DIR", "ACDC folder with ground truth (root, training/, or patients)"},
+        {"--out", OPT_STRING, &out, "RUN", "run folder: log.csv, last.safetensors, best.safetensors, split.json"},
+        {"--resume", OPT_STRING, &resume, "RUN", "continue a stopped run exactly where it was (other options ignored "
+                                                 "except --epochs, --data, --threads)"},
+        CLI_MODEL_OPTS(ma),
+        {"--epochs", OPT_INT, &o.epochs, "N", "epochs"},
+        {"--lr", OPT_FLOAT, &o.lr, "LR", "Adam learning rate"},
+        {"--weight-decay", OPT_FLOAT, &o.weight_decay, "WD", "Adam L2 weight decay"},
+        {"--batch", OPT_INT, &o.batch, "B", "volumes per step"},
+        {"--loss", OPT_STRING, &loss, "ce|dice|ce+dice", "loss: softmax cross-entropy, soft Dice (RV, MYO, LV), or both"},
+        {"--class-weights", OPT_STRING, &class_weights, "W0,W1,W2,W3", "cross-entropy class weights"},
+        {"--seed", OPT_INT, &seed, "N", "seed of the initialisation, split, data order and augmentation"},
+        {"--val-fraction", OPT_FLOAT, &val_fraction, "F", "share of patients held out for validation"},
+        {"--split-by", OPT_STRING, &split_by, "patient|volume",
+         "patient (stratified by group), or volume: the study's 160/40 split, which LEAKS a patient's ED/ES pair "
+         "across train and validation"},
+        {"--val-every", OPT_INT, &o.val_every, "N", "validate every N epochs (and after the last)"},
+        {"--augment", OPT_FLAG, &o.augment, NULL, "random flips, rotations, scaling, intensity, elastic deformation"},
+        {"--grid", OPT_STRING, &grid, "DxHxW", "network input window (slices x rows x columns)"},
+        {"--spacing", OPT_FLOAT, &o.grid.spacing, "MM", "in-plane grid spacing in mm"},
+        {"--max-train", OPT_INT, &o.max_train, "N", "use at most N training volumes (0: all)"},
+        {"--init-from", OPT_STRING, &init, "FILE", "start from a checkpoint's weights (e.g. a trained 3D U-Net)"},
+        {"--patience", OPT_INT, &o.patience, "N", "stop after N validations without a better IoU (0: never)"},
+        {"--threads", OPT_INT, &threads, "N", "threads (default: all cores)"},
+        {"--force", OPT_FLAG, &force, NULL, "overwrite a run folder that holds a run"},
+        {"--quiet", OPT_FLAG, &quiet, NULL, "no progress output"},
+        {NULL, 0, NULL, NULL, NULL}};
+    cli_command cmd = {"train", "Train a network on ACDC; Ctrl-C (or SIGTERM) finishes the step, saves, and exits.",
+                       "spikeunet train --data DIR --model unet|spiking --out RUN [options]\n"
+                       "       spikeunet train --resume RUN [--epochs N]",
+                       "The split is by patient unless --split-by volume. Validation scores here are on the network "
+                       "grid; `spikeunet evaluate` scores on each image's own voxels."};
+    int epochs_given = o.epochs;
+    int rc = cli_parse(&cmd, opts, argc, argv, NULL, 0, NULL);
+    if (rc) return rc < 0 ? CLI_OK : rc;
+    if (threads > 0) omp_set_num_threads(threads);
+    cli_progress prog;
+    cli_progress_init(&prog, NULL, quiet);
+    su_train_result res;
+    su_error err;
+    volatile sig_atomic_t *stop = cli_stop_flag();
+    if (resume) {
+        int ep = o.epochs != epochs_given ? o.epochs : 0;
+        if (su_train_resume(resume, ep, data, cli_progress_fn, &prog, stop, &res, &err)) {
+            cli_error("train", "%s", err.msg);
+            return CLI_FAIL;
+        }
+    } else {
+        if (cli_require("train", "--data", data) || cli_require("train", "--out", out)) return CLI_USAGE;
+        if ((rc = cli_model_config(&o.model, &ma, "train"))) return rc;
+        if ((rc = cli_train_options(&o, "train", loss, split_by, grid, class_weights))) return rc;
+        o.data_dir = data;
+        o.run_dir = out;
+        o.seed = (uint64_t)seed;
+        o.val_fraction = val_fraction;
+        o.init_from = init;
+        if (su_train(&o, force, cli_progress_fn, &prog, stop, &res, &err)) {
+            cli_error("train", "%s", err.msg);
+            return CLI_FAIL;
+        }
+    }
+    if (res.stopped)
+        fprintf(stderr, "stopped after %d epochs; resume with: spikeunet train --resume %s\n", res.epochs_done,
+                resume ? resume : out);
+    else
+        fprintf(stderr, "done: %d epochs, best validation IoU %.4f at epoch %d\n", res.epochs_done, res.best_iou,
+                res.best_epoch);
+    return CLI_OK;
 }
