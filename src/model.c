@@ -236,6 +236,8 @@ static void init_params(su_model *m, uint64_t seed) {
     }
 }
 
+static void name_lifs(su_model *m);
+
 int su_model_create(su_model **out, const su_model_config *cfg, uint64_t seed, su_error *err) {
     if (su_model_config_check(cfg, err)) return -1;
     su_model *m = calloc(1, sizeof *m);
@@ -259,6 +261,7 @@ int su_model_create(su_model **out, const su_model_config *cfg, uint64_t seed, s
     L.np = L.nb = 0;
     layout_all(&L); /* assigning pass */
     init_params(m, seed);
+    name_lifs(m);
     m->params_version = 1;
     *out = m;
     return 0;
@@ -483,7 +486,6 @@ int su_model_plan(su_model *m, int B, int D, int H, int W, int training, su_erro
     A.base = m->arena;
     A.off = 0;
     layout_acts(m, &A);
-    name_lifs(m);
     int li = 0;
     for (int k = 0; k <= c->depth; k++) {
         m->enc[k].lif1 = li++;

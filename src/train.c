@@ -629,11 +629,12 @@ done:
     return rc;
 }
 
-int su_train_saved_split(char **json, const su_checkpoint *ck, su_error *err) {
+int su_train_saved_split(char **json, char *data_dir, size_t size, const su_checkpoint *ck, su_error *err) {
     const char *tj = su_checkpoint_meta_get(ck, SU_TRAIN_KEY);
     cJSON *j = tj ? cJSON_Parse(tj) : NULL;
-    const cJSON *split = cJSON_GetObjectItemCaseSensitive(j, "split");
+    const cJSON *split = cJSON_GetObjectItemCaseSensitive(j, "split"), *dd = cJSON_GetObjectItemCaseSensitive(j, "data_dir");
     *json = cJSON_IsObject(split) ? cJSON_PrintUnformatted(split) : NULL;
+    if (data_dir && size) snprintf(data_dir, size, "%s", cJSON_IsString(dd) ? dd->valuestring : "");
     cJSON_Delete(j);
     if (!*json) return su_fail(err, "%s: no data split in this checkpoint (written by spikeunet train?)", ck->path);
     return 0;

@@ -94,8 +94,9 @@ int su_train_resume(const char *run_dir, int epochs, const char *data_dir, su_pr
 /* The run's options as saved in a checkpoint's metadata (key "spikeunet.train"). */
 #define SU_TRAIN_KEY "spikeunet.train"
 
-/* The data split saved in a training checkpoint's metadata, as JSON (malloc'd; for su_split_parse). */
-int su_train_saved_split(char **json, const su_checkpoint *ck, su_error *err);
+/* The data folder and the split (JSON, malloc'd; for su_split_parse) saved in a training checkpoint's
+ * metadata. data_dir may be NULL. */
+int su_train_saved_split(char **json, char *data_dir, size_t size, const su_checkpoint *ck, su_error *err);
 
 #ifdef __cplusplus
 }

@@ -58,7 +58,7 @@ int cmd_evaluate(int argc, char **argv) {
         su_checkpoint ck;
         if (su_checkpoint_read(&ck, ckpt, &err)) goto fail;
         char *sj = NULL;
-        int prc = su_train_saved_split(&sj, &ck, &err);
+        int prc = su_train_saved_split(&sj, NULL, 0, &ck, &err);
         su_checkpoint_free(&ck);
         if (prc) goto fail;
         prc = su_split_parse(&split, &ds, sj, &err);
