@@ -289,6 +289,7 @@ static int run_compare(int argc, char **argv, int demo) {
         {"--augment", OPT_FLAG, &o.augment, NULL, "data augmentation"},
         {"--grid", OPT_STRING, &grid, "DxHxW", "network input window"},
         {"--spacing", OPT_FLOAT, &o.grid.spacing, "MM", "in-plane grid spacing"},
+        {"--max-train", OPT_INT, &o.max_train, "N", "use at most N training volumes (0: all)"},
         {"--energy-table", OPT_STRING, &table_spec, "fp32|fp16|int8|MAC,AC", "pJ per operation for the estimate"},
         {"--threads", OPT_INT, &threads, "N", "threads (default: all cores)"},
         {"--resume", OPT_FLAG, &resume, NULL, "continue the runs in DIR where they stopped, then evaluate"},

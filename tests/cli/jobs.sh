@@ -1,0 +1,74 @@
+#!/bin/sh
+# train / resume / evaluate / predict / compare on the bundled sample with a tiny network, and the bad
+# inputs of the main job: every failure must be one clear message, a non-zero exit, and no partial files.
+set -u
+BIN=${SU_BIN:-build/spikeunet}
+SHARED=${SU_SHARED:-../shared}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+# expect CODE NEEDLE -- command...: exit code and a message on stderr containing NEEDLE
+expect() {
+  code=$1 needle=$2; shift 3
+  "$@" >"$T/out" 2>"$T/err"; rc=$?
+  if [ "$rc" -ne "$code" ]; then bad "$* -> exit $rc, expected $code: $(cat "$T/err")"; return; fi
+  if [ -n "$needle" ] && ! grep -q -- "$needle" "$T/err"; then bad "$* -> stderr lacks '$needle': $(cat "$T/err")"; return; fi
+  ok
+}
+TINY="--base 2 --depth 2 --grid 8x32x32 --spacing 8 --max-train 2 --quiet --threads 2"
+
+# ---- train, resume ------------------------------------------------------------------------------
+expect 0 "" -- "$BIN" train --data data/acdc-sample --model unet --out "$T/run" --epochs 2 $TINY
+[ "$(tail -n +2 "$T/run/log.csv" | wc -l)" -eq 2 ] && ok || bad "log.csv should have 2 epochs"
+for f in last.safetensors best.safetensors split.json log.csv; do [ -s "$T/run/$f" ] && ok || bad "missing $f"; done
+ls "$T/run" | grep -q tmp && bad "temporary files left in the run folder" || ok
+expect 0 "" -- "$BIN" train --resume "$T/run" --epochs 3 --quiet
+[ "$(tail -n +2 "$T/run/log.csv" | wc -l)" -eq 3 ] && ok || bad "resumed log.csv should have 3 epochs"
+head -1 "$T/run/log.csv" | grep -q '^epoch,train_loss,val_loss' && ok || bad "log.csv header"
+# the spiking model logs firing rates
+expect 0 "" -- "$BIN" train --data data/acdc-sample --model spiking --timesteps 2 --out "$T/spk" --epochs 1 $TINY
+head -1 "$T/spk/log.csv" | grep -q 'fr_enc0.lif1' && ok || bad "spiking log.csv lacks firing-rate columns"
+
+# ---- bad input to train ---------------------------------------------------------------------------
+expect 1 "holds a run already" -- "$BIN" train --data data/acdc-sample --model unet --out "$T/run" --epochs 1 $TINY
+expect 2 "unknown option '--epoch'" -- "$BIN" train --data data/acdc-sample --out "$T/x" --epoch 3
+expect 2 "expects an integer" -- "$BIN" train --data data/acdc-sample --out "$T/x" --epochs three
+expect 2 "missing required option --data" -- "$BIN" train --out "$T/x"
+expect 2 "expected unet or spiking" -- "$BIN" train --data data/acdc-sample --out "$T/x" --model cnn
+expect 1 "$T/nowhere" -- "$BIN" train --data "$T/nowhere" --model unet --out "$T/x1" $TINY
+mkdir -p "$T/nogt" && cp -r "$SHARED/data/acdc/testing/patient101" "$T/nogt/" 2>/dev/null &&
+  expect 1 "no ground truth" -- "$BIN" train --data "$T/nogt" --model unet --out "$T/x2" $TINY --val-fraction 0
+expect 1 "expected F32 \[4,1,3,3,3\]" -- "$BIN" train --data data/acdc-sample --model unet --base 4 --out "$T/x3" --init-from "$T/run/best.safetensors" $TINY --base 4
+expect 1 "last.safetensors" -- "$BIN" train --resume "$T/empty-run"
+
+# ---- evaluate, predict ----------------------------------------------------------------------------
+expect 0 "" -- "$BIN" evaluate --checkpoint "$T/run/best.safetensors" --data data/acdc-sample --subset val --csv "$T/scores.csv"
+grep -q "mean IoU over RV, MYO, LV" "$T/out" && ok || bad "evaluate prints the 3-structure mean IoU"
+grep -q "mean IoU over all 4 classes" "$T/out" && ok || bad "evaluate prints the 4-class mean IoU"
+[ -s "$T/scores.csv" ] && [ -s "$T/scores.csv.summary.csv" ] && [ -s "$T/scores.csv.ef.csv" ] && ok || bad "evaluate CSVs"
+expect 0 "" -- "$BIN" predict --checkpoint "$T/spk/best.safetensors" --input data/acdc-sample/patient090/patient090_frame04.nii.gz --out "$T/pred" --png
+[ -s "$T/pred/patient090_frame04.nii.gz" ] && [ -s "$T/pred/patient090_frame04.png" ] && ok || bad "predict outputs"
+expect 2 "not empty" -- "$BIN" predict --checkpoint "$T/spk/best.safetensors" --input data/acdc-sample/patient090/patient090_frame04.nii.gz --out "$T/pred"
+expect 0 "" -- "$BIN" predict --checkpoint "$T/spk/best.safetensors" --input data/acdc-sample/patient090/patient090_frame04.nii.gz --out "$T/pred" --force
+# damaged checkpoints: truncated, altered, not a checkpoint
+size=$(wc -c <"$T/run/best.safetensors")
+head -c $((size / 2)) "$T/run/best.safetensors" >"$T/trunc.safetensors"
+expect 1 "trunc.safetensors" -- "$BIN" evaluate --checkpoint "$T/trunc.safetensors" --data data/acdc-sample
+cp "$T/run/best.safetensors" "$T/alt.safetensors"
+printf '\377' | dd of="$T/alt.safetensors" bs=1 seek=$((size - 100)) conv=notrunc 2>/dev/null
+expect 1 "checksum" -- "$BIN" evaluate --checkpoint "$T/alt.safetensors" --data data/acdc-sample
+expect 1 "info.csv\|safetensors\|header" -- "$BIN" predict --checkpoint data/acdc-sample/index.csv --input data/acdc-sample --out "$T/p2"
+[ -e "$T/p2" ] && [ -n "$(ls "$T/p2")" ] && bad "predict left files after a bad checkpoint" || ok
+[ -d "$T/nogt" ] && expect 1 "no volumes with ground truth" -- "$BIN" evaluate --checkpoint "$T/run/best.safetensors" --data "$T/nogt"
+expect 2 "expected all, val or train" -- "$BIN" evaluate --checkpoint "$T/run/best.safetensors" --data data/acdc-sample --subset some
+
+# ---- compare (both models, tiny) -----------------------------------------------------------------
+expect 0 "" -- "$BIN" compare --data data/acdc-sample --out "$T/cmp" --epochs 1 --timesteps 2 $TINY
+[ -s "$T/cmp/results.md" ] && grep -q "Spiking 3D U-Net" "$T/cmp/results.md" && ok || bad "compare results.md"
+grep -q "3D U-Net" "$T/out" && grep -q "Spiking 3D U-Net" "$T/out" && ok || bad "compare prints both rows"
+expect 2 "holds results" -- "$BIN" compare --data data/acdc-sample --out "$T/cmp" --epochs 1 $TINY
+
+echo "cli jobs: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
