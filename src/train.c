@@ -428,6 +428,7 @@ static int train_loop(run *r, su_progress_fn progress, void *ctx, volatile sig_a
             if (su_model_forward(r->m, r->img, 1, NULL, err)) return -1;
             su_model_zero_grad(r->m);
             if (su_model_backward(r->m, r->lab, r->o.loss, cw, &v, err)) return -1;
+            if (r->o.fault_nan_step && r->adam_t + 1 == r->o.fault_nan_step) v.total = NAN;
             if (!isfinite(v.total))
                 return su_fail(err, "epoch %d, step %d: the loss is %g; training stopped, the last good checkpoint "
                                "(%s/last.safetensors, end of epoch %d) is kept", epoch, step + 1, v.total, r->run_dir,
@@ -593,7 +594,7 @@ done:
     return rc;
 }
 
-int su_train_resume(const char *run_dir, int epochs, const char *data_dir, su_progress_fn progress, void *ctx,
+int su_train_resume(const char *run_dir, const su_resume_options *ov, su_progress_fn progress, void *ctx,
                     volatile sig_atomic_t *stop, su_train_result *result, su_error *err) {
     run r;
     memset(&r, 0, sizeof r);
@@ -614,8 +615,10 @@ int su_train_resume(const char *run_dir, int epochs, const char *data_dir, su_pr
     }
     if (su_model_from_checkpoint(&r.m, &ck, 1, err)) goto done;
     r.o.model = *su_model_get_config(r.m);
-    if (epochs > 0) r.o.epochs = epochs;
-    if (data_dir) snprintf(r.data_dir, sizeof r.data_dir, "%s", data_dir);
+    if (ov && ov->epochs > 0) r.o.epochs = ov->epochs;
+    if (ov && ov->data_dir) snprintf(r.data_dir, sizeof r.data_dir, "%s", ov->data_dir);
+    if (ov && ov->lr > 0) r.o.lr = ov->lr;
+    if (ov) r.o.fault_nan_step = ov->fault_nan_step;
     su_adam_config_default(&r.adam);
     r.adam.lr = r.o.lr;
     r.adam.weight_decay = r.o.weight_decay;

@@ -40,6 +40,7 @@ typedef struct su_train_options {
     int max_train;             /* use at most this many training volumes (0: all); for quick runs */
     const char *init_from;     /* checkpoint whose weights start the model (e.g. a trained 3D U-Net) */
     int patience;              /* stop after this many validations without improvement (0: never) */
+    long fault_nan_step;       /* testing only: the loss of this global step (1-based) is made NaN (0: off) */
 } su_train_options;
 
 void su_train_options_default(su_train_options *o, su_model_kind kind);
@@ -86,9 +87,16 @@ typedef struct su_train_result {
 int su_train(const su_train_options *o, int force, su_progress_fn progress, void *ctx,
              volatile sig_atomic_t *stop, su_train_result *result, su_error *err);
 
-/* Continues the run in run_dir from its last.safetensors. epochs > 0 changes the total; data_dir
- * (may be NULL) overrides the folder recorded in the checkpoint. */
-int su_train_resume(const char *run_dir, int epochs, const char *data_dir, su_progress_fn progress, void *ctx,
+/* What a resumed run may change; zero / NULL keeps the recorded value. */
+typedef struct su_resume_options {
+    int epochs;           /* a new total */
+    const char *data_dir; /* the data folder moved */
+    float lr;             /* a new learning rate from here on (Adam's moments are kept) */
+    long fault_nan_step;  /* testing only, as in su_train_options */
+} su_resume_options;
+
+/* Continues the run in run_dir from its last.safetensors (ov may be NULL). */
+int su_train_resume(const char *run_dir, const su_resume_options *ov, su_progress_fn progress, void *ctx,
                     volatile sig_atomic_t *stop, su_train_result *result, su_error *err);
 
 /* The run's options as saved in a checkpoint's metadata (key "spikeunet.train"). */

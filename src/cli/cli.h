@@ -46,5 +46,6 @@ int cmd_demo(int argc, char **argv);
 int cmd_energy(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
 
 #endif

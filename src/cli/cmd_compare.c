@@ -75,7 +75,8 @@ static int train_one(outcome *o, su_train_options *opt, int resume, int quiet, v
     char last[4300];
     snprintf(last, sizeof last, "%s/last.safetensors", o->run);
     if (resume && access(last, F_OK) == 0) {
-        if (su_train_resume(o->run, opt->epochs, opt->data_dir, cli_progress_fn, &prog, stop, &o->train, err)) return -1;
+        su_resume_options ov = {opt->epochs, opt->data_dir, 0, 0};
+        if (su_train_resume(o->run, &ov, cli_progress_fn, &prog, stop, &o->train, err)) return -1;
     } else {
         opt->run_dir = o->run;
         if (su_train(opt, 1, cli_progress_fn, &prog, stop, &o->train, err)) return -1;

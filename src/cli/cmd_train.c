@@ -57,7 +57,7 @@ int cmd_train(int argc, char **argv) {
         {"--data", OPT_STRING, &data, "DIR", "ACDC folder with ground truth (root, training/, or patients)"},
         {"--out", OPT_STRING, &out, "RUN", "run folder: log.csv, last.safetensors, best.safetensors, split.json"},
         {"--resume", OPT_STRING, &resume, "RUN", "continue a stopped run exactly where it was (other options ignored "
-                                                 "except --epochs, --data, --threads)"},
+                                                 "except --epochs, --lr, --data, --threads)"},
         CLI_MODEL_OPTS(ma),
         {"--epochs", OPT_INT, &o.epochs, "N", "epochs"},
         {"--lr", OPT_FLOAT, &o.lr, "LR", "Adam learning rate"},
@@ -86,18 +86,24 @@ int cmd_train(int argc, char **argv) {
                        "       spikeunet train --resume RUN [--epochs N]",
                        "The split is by patient unless --split-by volume. Validation scores here are on the network "
                        "grid; `spikeunet evaluate` scores on each image's own voxels."};
-    int epochs_given = o.epochs;
+    const int default_epochs = o.epochs;
+    const float default_lr = o.lr;
     int rc = cli_parse(&cmd, opts, argc, argv, NULL, 0, NULL);
     if (rc) return rc < 0 ? CLI_OK : rc;
     if (threads > 0) omp_set_num_threads(threads);
+    /* fault injection for the reliability tests (docs/RELIABILITY.md): the loss of this step becomes NaN */
+    const char *fault = getenv("SU_FAULT_NAN_AT_STEP");
+    long fault_nan = fault ? atol(fault) : 0;
+    o.fault_nan_step = fault_nan;
     cli_progress prog;
     cli_progress_init(&prog, NULL, quiet);
     su_train_result res;
     su_error err;
     volatile sig_atomic_t *stop = cli_stop_flag();
     if (resume) {
-        int ep = o.epochs != epochs_given ? o.epochs : 0;
-        if (su_train_resume(resume, ep, data, cli_progress_fn, &prog, stop, &res, &err)) {
+        su_resume_options ov = {o.epochs != default_epochs ? o.epochs : 0, data, o.lr != default_lr ? o.lr : 0,
+                                fault_nan};
+        if (su_train_resume(resume, &ov, cli_progress_fn, &prog, stop, &res, &err)) {
             cli_error("train", "%s", err.msg);
             return CLI_FAIL;
         }
@@ -115,6 +121,7 @@ int cmd_train(int argc, char **argv) {
             return CLI_FAIL;
         }
     }
+    if (quiet) return CLI_OK;
     if (res.stopped)
         fprintf(stderr, "stopped after %d epochs; resume with: spikeunet train --resume %s\n", res.epochs_done,
                 resume ? resume : out);

@@ -21,6 +21,7 @@ static const command_entry commands[] = {
     {"demo", cmd_demo, "compare both networks on the bundled sample (what 'make demo' runs)"},
     {"energy", cmd_energy, "operation counts, energy estimate and measured joules per volume"},
     {"bench", cmd_bench, "time inference and training steps; GFLOP/s against the machine's peak"},
+    {"checkpoint", cmd_checkpoint, "validate a checkpoint and show its configuration and training state"},
     {"plot", cmd_plot, "draw runs' learning curves (SVG)"},
 };
 
