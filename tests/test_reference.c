@@ -71,8 +71,11 @@ static int ref_load(ref_file *r, const char *path) {
             e->dims[d] = v;
             e->numel *= v;
         }
-        e->data = p;
-        p += e->numel * (e->dtype == 0 ? 4 : e->dtype == 1 ? 1 : 8);
+        /* entries follow each other byte by byte: copy each into its own (aligned) buffer */
+        size_t bytes = (size_t)e->numel * (e->dtype == 0 ? 4 : e->dtype == 1 ? 1 : 8);
+        e->data = malloc(bytes ? bytes : 1);
+        memcpy(e->data, p, bytes);
+        p += bytes;
     }
     return 0;
 }
@@ -358,6 +361,7 @@ int main(void) {
     test_variant(&r, "spk_fixed");
     test_variant(&r, "spk_learn");
     test_variant(&r, "spk_zero_fs");
+    for (int i = 0; i < r.n; i++) free(r.e[i].data);
     free(r.e);
     free(r.blob);
     return check_report("reference");
