@@ -109,9 +109,12 @@ fail:
 }
 
 int su_conv_plan_create(su_conv_plan **out, su_engine *e, su_conv_kind kind, int N, int D, int H, int W,
-                        int Cin, int Cout, int has_bias, int training, int need_din, su_error *err) {
+                        int Cin, int Cout, int flags, su_error *err) {
+    const int has_bias = (flags & SU_CONV_BIAS) != 0, training = (flags & SU_CONV_TRAIN) != 0,
+              need_din = (flags & SU_CONV_NEED_DIN) != 0, accumulate = (flags & SU_CONV_ACCUMULATE) != 0;
     su_conv_plan *p = calloc(1, sizeof *p);
-    dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_attr_t attr = NULL, fattr = NULL;
+    dnnl_post_ops_t po = NULL;
     dnnl_primitive_desc_t fpd = NULL, dpd = NULL, wpd = NULL;
     if (!p) return su_fail(err, "out of memory creating a convolution plan");
     p->eng = e;
@@ -142,18 +145,26 @@ int su_conv_plan_create(su_conv_plan **out, su_engine *e, su_conv_kind kind, int
     const dnnl_memory_desc_t *bias_md = has_bias ? &b_md : NULL;
     DNNL_TRY(dnnl_primitive_attr_create(&attr));
     DNNL_TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
+    /* the forward's attributes: out += conv(in) through a sum post-op when accumulating */
+    DNNL_TRY(dnnl_primitive_attr_create(&fattr));
+    DNNL_TRY(dnnl_primitive_attr_set_scratchpad_mode(fattr, dnnl_scratchpad_mode_user));
+    if (accumulate) {
+        DNNL_TRY(dnnl_post_ops_create(&po));
+        DNNL_TRY(dnnl_post_ops_append_sum(po, 1.0f));
+        DNNL_TRY(dnnl_primitive_attr_set_post_ops(fattr, po));
+    }
 
     dnnl_prop_kind_t prop = training ? dnnl_forward_training : dnnl_forward_inference;
     if (up) {
         dnnl_deconvolution_desc_t d;
         DNNL_TRY(dnnl_deconvolution_forward_desc_init(&d, prop, dnnl_deconvolution_direct, &src_md, &w_any,
                                                       bias_md, &dst_md, strides, pad, pad));
-        DNNL_TRY(dnnl_primitive_desc_create(&fpd, &d, attr, e->engine, NULL));
+        DNNL_TRY(dnnl_primitive_desc_create(&fpd, &d, fattr, e->engine, NULL));
     } else {
         dnnl_convolution_desc_t d;
         DNNL_TRY(dnnl_convolution_forward_desc_init(&d, prop, dnnl_convolution_direct, &src_md, &w_any, bias_md,
                                                     &dst_md, strides, pad, pad));
-        DNNL_TRY(dnnl_primitive_desc_create(&fpd, &d, attr, e->engine, NULL));
+        DNNL_TRY(dnnl_primitive_desc_create(&fpd, &d, fattr, e->engine, NULL));
     }
     if (reserve_scratch(e, fpd, err)) goto fail;
     DNNL_TRY(dnnl_primitive_create(&p->fwd, fpd));
@@ -225,6 +236,8 @@ int su_conv_plan_create(su_conv_plan **out, su_engine *e, su_conv_kind kind, int
     if (dpd) dnnl_primitive_desc_destroy(dpd);
     if (wpd) dnnl_primitive_desc_destroy(wpd);
     dnnl_primitive_attr_destroy(attr);
+    dnnl_primitive_attr_destroy(fattr);
+    if (po) dnnl_post_ops_destroy(po);
     *out = p;
     return 0;
 fail:
@@ -232,6 +245,8 @@ fail:
     if (dpd) dnnl_primitive_desc_destroy(dpd);
     if (wpd) dnnl_primitive_desc_destroy(wpd);
     if (attr) dnnl_primitive_attr_destroy(attr);
+    if (fattr) dnnl_primitive_attr_destroy(fattr);
+    if (po) dnnl_post_ops_destroy(po);
     su_conv_plan_destroy(p);
     return -1;
 }

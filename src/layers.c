@@ -352,6 +352,29 @@ void su_maxpool_backward(float *din, int ldi, const float *dout, const uint8_t *
     }
 }
 
+void su_maxpool_forward_u8(uint8_t *out, uint8_t *arg, const uint8_t *in, int N, int D, int H, int W, int C) {
+    const int Ho = H / 2, Wo = W / 2;
+#pragma omp parallel for schedule(static)
+    for (long o = 0; o < (long)N * D * Ho * Wo; o++) {
+        int ow = (int)(o % Wo), oh = (int)(o / Wo % Ho);
+        long nd = o / ((long)Ho * Wo);
+        const uint8_t *p[4];
+        for (int j = 0; j < 4; j++) p[j] = in + ((nd * H + 2 * oh + j / 2) * W + 2 * ow + j % 2) * C;
+        uint8_t *dst = out + o * C, *a = arg + o * C;
+        for (int c = 0; c < C; c++) {
+            /* the first window position holding the maximum, as in the float version */
+            uint8_t best = p[0][c] ? 0 : p[1][c] ? 1 : p[2][c] ? 2 : p[3][c] ? 3 : 0;
+            dst[c] = p[best][c];
+            a[c] = best;
+        }
+    }
+}
+
+void su_spikes_to_float(float *dst, const uint8_t *src, long n) {
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < n; i++) dst[i] = src[i];
+}
+
 void su_copy_channels(float *dst, int ldd, const float *src, int lds, long NS, int C) {
 #pragma omp parallel for schedule(static)
     for (long r = 0; r < NS; r++) memcpy(dst + r * ldd, src + r * lds, sizeof(float) * C);

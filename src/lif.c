@@ -21,7 +21,7 @@ float su_lif_surrogate(float x, const su_lif_config *cfg) {
 }
 
 /* Rows [r0, r1) of B*S, all channels, all steps. The channel loop is innermost so it vectorises. */
-SU_DISPATCH static long lif_forward_rows(float *spikes, int lds, const float *a, const su_lif_args *p,
+SU_DISPATCH static long lif_forward_rows(uint8_t *spikes, int lds, const float *a, const su_lif_args *p,
                                          const su_lif_config *cfg, long r0, long r1) {
     const int C = p->C, T = p->T;
     const long BS = p->BS;
@@ -35,7 +35,7 @@ SU_DISPATCH static long lif_forward_rows(float *spikes, int lds, const float *a,
         for (int c = 0; c < C; c++) U[c] = 0;
         for (int t = 0; t < T; t++) {
             const float *ar = a + ((p->shared_input ? 0 : (long)t * BS) + r) * C;
-            float *sr = spikes + ((long)t * BS + r) * lds;
+            uint8_t *sr = spikes + ((long)t * BS + r) * lds;
             for (int c = 0; c < C; c++) {
                 float x = ar[c] * p->scale[c] + p->shift[c];
                 float R = U[c] > th[c] ? 1.0f : 0.0f; /* the previous step's spike */
@@ -47,16 +47,16 @@ SU_DISPATCH static long lif_forward_rows(float *spikes, int lds, const float *a,
                 else
                     u = b[c] * U[c] + x;
                 U[c] = u;
-                float s = u > th[c] ? 1.0f : 0.0f;
+                uint8_t s = u > th[c];
                 sr[c] = s;
-                count += (long)s;
+                count += s;
             }
         }
     }
     return count;
 }
 
-long su_lif_forward(float *spikes, int lds, const float *a, const su_lif_args *p, const su_lif_config *cfg) {
+long su_lif_forward(uint8_t *spikes, int lds, const float *a, const su_lif_args *p, const su_lif_config *cfg) {
     long total = 0;
 #pragma omp parallel reduction(+ : total)
     {

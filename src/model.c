@@ -16,17 +16,34 @@ typedef struct norm_state {
     float *mean, *rstd, *var_unbiased, *scale, *shift;
 } norm_state;
 
-/* One DoubleConv block's activations and kernels for the planned shape. */
+/* A convolution of the graph. Dense inputs run on oneDNN. Inputs that are spikes (one byte each) are
+ * widened to floats in a scratch buffer first (the spike kernels of spikeconv.h replace that step where
+ * available). When the weights are a slice of a larger tensor (the two halves of a decoder's first
+ * convolution, which reads [skip, upsampled]), the op works on contiguous copies and adds its gradient
+ * back into the slice. */
+typedef struct conv_op {
+    su_conv_plan *plan;
+    int N, S, Cin, Cout, spikes; /* spikes: the input is uint8 spikes */
+    float *w, *dw;               /* this op's weights and gradient in the parameter block */
+    int slice_off, slice_cin;    /* slice: first input channel and the full input width (else 0, 0) */
+    float *w_copy, *dw_copy;     /* contiguous copies for a slice */
+} conv_op;
+
+/* One DoubleConv block's tensors and kernels for the planned shape. Activations (h1, h2) are floats
+ * after a ReLU and spikes (uint8) after a LIF layer; exactly one of hf/hs is set. */
 typedef struct block_acts {
     int Cin, C, D, H, W;
-    long S;           /* voxels per sample at this level */
-    int n1;           /* samples entering the first conv: B when shared across steps, else N */
-    float *in;        /* input: the model input, pooled encoder output, or the concatenation */
-    float *a1, *h1, *a2, *h2;
-    int ld_h2;        /* h2 may live in the first channels of the skip concatenation */
+    long S;            /* voxels per sample at this level */
+    int n1;            /* samples entering the first conv: B when shared across steps, else N */
+    const float *in_f; /* real-valued input: the image (enc0), pooled floats, or the upsampled path (dec) */
+    const uint8_t *in_s; /* spike input: pooled spikes (enc), or the skip spikes (dec) */
+    const float *skip_f; /* 3D U-Net decoder: the skip input (floats) */
+    float *a1, *a2;    /* convolution outputs (batch norm inputs) */
+    float *h1f, *h2f;
+    uint8_t *h1s, *h2s;
     norm_state bn1, bn2;
-    su_conv_plan *conv1, *conv2;
-    int lif1, lif2;   /* LIF layer indices (spiking) */
+    conv_op c1, c1b, c2; /* decoder: c1 reads the skip half, c1b the upsampled half */
+    int lif1, lif2;      /* LIF layer indices (spiking) */
     su_block_params *p, *g;
     su_bn_buffers run1, run2;
 } block_acts;
@@ -50,9 +67,11 @@ struct su_model {
     void *arena;
     size_t arena_bytes;
     block_acts enc[SU_MAX_DEPTH + 1], dec[SU_MAX_DEPTH];
-    su_conv_plan *up[SU_MAX_DEPTH], *outc;
+    conv_op up[SU_MAX_DEPTH], outc;
     uint8_t *pool_arg[SU_MAX_DEPTH];
-    float *input, *up_out, *mean_spikes, *logits, *probs, *dlogits;
+    float *pooled_f[SU_MAX_DEPTH + 1], *up_f[SU_MAX_DEPTH]; /* pooled floats (U-Net), upsampled paths */
+    uint8_t *pooled_s[SU_MAX_DEPTH + 1];                    /* pooled spikes */
+    float *input, *widened, *mean_spikes, *logits, *probs, *dlogits;
     float *G1, *G2, *dskip[SU_MAX_DEPTH];
     double *scratch;
     int last_batch_stats;
@@ -62,7 +81,6 @@ struct su_model {
     long lif_neurons[SU_MAX_LIF]; /* neuron-steps per forward */
     long lif_spikes[SU_MAX_LIF];
 };
-
 static int channels(const su_model_config *c, int k) { return c->base << k; }
 
 void su_model_config_default(su_model_config *c, su_model_kind kind) {
@@ -300,15 +318,13 @@ double su_model_firing_rate(const su_model *m, int i) {
 long su_model_lif_spikes(const su_model *m, int i, float *out) {
     if (!m->planned || i < 0 || i >= m->n_lif) return -1;
     for (int k = 0; k <= m->cfg.depth; k++) {
-        const block_acts *b = k < m->cfg.depth + 1 ? &m->enc[k] : NULL;
-        for (int pass = 0; pass < 2 && b; pass++) {
-            if (b->lif1 == i || b->lif2 == i) {
-                const float *h = b->lif1 == i ? b->h1 : b->h2;
-                int ld = b->lif1 == i ? b->C : b->ld_h2;
-                su_copy_channels(out, b->C, h, ld, (long)m->N * b->S, b->C);
-                return (long)m->N * b->S * b->C;
-            }
-            b = k < m->cfg.depth ? &m->dec[k] : NULL;
+        const block_acts *blocks[2] = {&m->enc[k], k < m->cfg.depth ? &m->dec[k] : NULL};
+        for (int j = 0; j < 2 && blocks[j]; j++) {
+            const block_acts *b = blocks[j];
+            if (b->lif1 != i && b->lif2 != i) continue;
+            const long n = (long)m->N * b->S * b->C;
+            su_spikes_to_float(out, b->lif1 == i ? b->h1s : b->h2s, n);
+            return n;
         }
     }
     return -1;
@@ -343,13 +359,13 @@ static void take_norm(arena *A, norm_state *s, int C) {
     s->shift = takef(A, C);
 }
 
-/* Lays out every activation for the model's current (B, D, H, W, training); the same walk sizes the
- * arena (counting pass) and assigns pointers (second pass). */
+/* Lays out every tensor for the model's current (B, D, H, W, training); the same walk sizes the arena
+ * (counting pass) and assigns pointers (second pass). */
 static size_t layout_acts(su_model *m, arena *A) {
     const su_model_config *c = &m->cfg;
-    const int B = m->B, N = m->N, L = c->depth;
+    const int B = m->B, N = m->N, L = c->depth, spk = c->kind == SU_MODEL_SPIKING;
     const long S0 = (long)m->D * m->H * m->W;
-    size_t gmax = 0;
+    size_t gmax = 0, wide = 0;
     m->input = takef(A, (size_t)B * S0 * c->in_channels);
     for (int k = 0; k <= L; k++) {
         block_acts *b = &m->enc[k];
@@ -358,10 +374,21 @@ static size_t layout_acts(su_model *m, arena *A) {
         b->D = m->D, b->H = m->H >> k, b->W = m->W >> k;
         b->S = (long)b->D * b->H * b->W;
         b->n1 = k == 0 ? B : N;
-        if (k > 0) b->in = takef(A, (size_t)N * b->S * b->Cin); /* pooled */
+        const size_t n = (size_t)N * b->S * b->C;
+        b->in_f = NULL, b->in_s = NULL, b->skip_f = NULL;
+        if (k == 0) {
+            b->in_f = m->input;
+        } else if (spk) {
+            b->in_s = m->pooled_s[k] = take(A, (size_t)N * b->S * b->Cin);
+        } else {
+            b->in_f = m->pooled_f[k] = takef(A, (size_t)N * b->S * b->Cin);
+        }
         b->a1 = takef(A, (size_t)b->n1 * b->S * b->C);
-        b->h1 = takef(A, (size_t)N * b->S * b->C);
-        b->a2 = takef(A, (size_t)N * b->S * b->C);
+        b->a2 = takef(A, n);
+        b->h1f = spk ? NULL : takef(A, n);
+        b->h2f = spk ? NULL : takef(A, n);
+        b->h1s = spk ? take(A, n) : NULL;
+        b->h2s = spk ? take(A, n) : NULL;
         take_norm(A, &b->bn1, b->C);
         take_norm(A, &b->bn2, b->C);
         b->p = &m->p.enc[k];
@@ -369,39 +396,34 @@ static size_t layout_acts(su_model *m, arena *A) {
         b->run1 = m->enc_run[k][0];
         b->run2 = m->enc_run[k][1];
         if (k < L) m->pool_arg[k] = take(A, (size_t)N * (b->S / 4) * b->C);
+        gmax = n > gmax ? n : gmax;
+        if (spk) wide = n > wide ? n : wide; /* spikes widened for a dense kernel */
     }
-    m->enc[0].in = m->input;
-    block_acts *bott = &m->enc[L];
-    bott->h2 = takef(A, (size_t)N * bott->S * bott->C);
-    bott->ld_h2 = bott->C;
     for (int k = L - 1; k >= 0; k--) {
         block_acts *b = &m->dec[k], *e = &m->enc[k];
         b->C = channels(c, k);
         b->Cin = 2 * b->C;
         b->D = e->D, b->H = e->H, b->W = e->W, b->S = e->S;
         b->n1 = N;
-        b->in = takef(A, (size_t)N * b->S * b->Cin); /* [skip_k, up_k] */
-        e->h2 = b->in;                               /* the encoder writes its output into the skip half */
-        e->ld_h2 = b->Cin;
-        b->a1 = takef(A, (size_t)N * b->S * b->C);
-        b->h1 = takef(A, (size_t)N * b->S * b->C);
-        b->a2 = takef(A, (size_t)N * b->S * b->C);
-        b->h2 = takef(A, (size_t)N * b->S * b->C);
-        b->ld_h2 = b->C;
+        const size_t n = (size_t)N * b->S * b->C;
+        b->in_f = m->up_f[k] = takef(A, n); /* the upsampled path */
+        b->in_s = spk ? e->h2s : NULL;      /* the skip */
+        b->skip_f = spk ? NULL : e->h2f;
+        b->a1 = takef(A, n);
+        b->a2 = takef(A, n);
+        b->h1f = spk ? NULL : takef(A, n);
+        b->h2f = spk ? NULL : takef(A, n);
+        b->h1s = spk ? take(A, n) : NULL;
+        b->h2s = spk ? take(A, n) : NULL;
         take_norm(A, &b->bn1, b->C);
         take_norm(A, &b->bn2, b->C);
         b->p = &m->p.dec[k];
         b->g = &m->g.dec[k];
         b->run1 = m->dec_run[k][0];
         b->run2 = m->dec_run[k][1];
-        size_t need = (size_t)N * b->S * b->Cin;
-        gmax = need > gmax ? need : gmax;
     }
-    for (int k = 0; k <= L; k++) {
-        size_t need = (size_t)N * m->enc[k].S * m->enc[k].C;
-        gmax = need > gmax ? need : gmax;
-    }
-    if (c->kind == SU_MODEL_SPIKING) m->mean_spikes = takef(A, (size_t)B * S0 * channels(c, 0));
+    if (spk) m->mean_spikes = takef(A, (size_t)B * S0 * channels(c, 0));
+    m->widened = spk ? takef(A, wide) : NULL;
     m->logits = takef(A, (size_t)B * S0 * c->classes);
     m->probs = takef(A, (size_t)B * S0 * c->classes);
     m->scratch = take(A, sizeof(double) * 4 * 4096 * (size_t)su_max_threads());
@@ -410,16 +432,17 @@ static size_t layout_acts(su_model *m, arena *A) {
         m->G1 = takef(A, gmax);
         m->G2 = takef(A, gmax);
         for (int k = 0; k < L; k++) m->dskip[k] = takef(A, (size_t)N * m->enc[k].S * m->enc[k].C);
-        m->up_out = m->G2; /* the forward's upsampling output is a scratch; the gradients are free then */
     } else {
         m->dlogits = m->G1 = m->G2 = NULL;
         for (int k = 0; k < L; k++) m->dskip[k] = NULL;
-        size_t up_max = 0;
-        for (int k = 0; k < L; k++) {
-            size_t need = (size_t)N * m->enc[k].S * m->enc[k].C;
-            up_max = need > up_max ? need : up_max;
-        }
-        m->up_out = takef(A, up_max);
+    }
+    /* contiguous copies of the decoder's weight halves */
+    for (int k = 0; k < L; k++) {
+        size_t w = (size_t)channels(c, k) * channels(c, k) * 27;
+        m->dec[k].c1.w_copy = takef(A, w);
+        m->dec[k].c1b.w_copy = takef(A, w);
+        m->dec[k].c1.dw_copy = m->training ? takef(A, w) : NULL;
+        m->dec[k].c1b.dw_copy = m->training ? takef(A, w) : NULL;
     }
     return A->off;
 }
@@ -434,39 +457,43 @@ static void name_lifs(su_model *m) {
         for (int j = 1; j <= 2; j++) snprintf(m->lif_name[m->n_lif++], 32, "dec%d.lif%d", k, j);
 }
 
+static void op_destroy(conv_op *op) {
+    su_conv_plan_destroy(op->plan);
+    op->plan = NULL;
+}
+
 static void free_plan(su_model *m) {
     for (int k = 0; k <= SU_MAX_DEPTH; k++) {
-        su_conv_plan_destroy(m->enc[k].conv1);
-        su_conv_plan_destroy(m->enc[k].conv2);
-        m->enc[k].conv1 = m->enc[k].conv2 = NULL;
+        op_destroy(&m->enc[k].c1);
+        op_destroy(&m->enc[k].c2);
     }
     for (int k = 0; k < SU_MAX_DEPTH; k++) {
-        su_conv_plan_destroy(m->dec[k].conv1);
-        su_conv_plan_destroy(m->dec[k].conv2);
-        su_conv_plan_destroy(m->up[k]);
-        m->dec[k].conv1 = m->dec[k].conv2 = NULL;
-        m->up[k] = NULL;
+        op_destroy(&m->dec[k].c1);
+        op_destroy(&m->dec[k].c1b);
+        op_destroy(&m->dec[k].c2);
+        op_destroy(&m->up[k]);
     }
-    su_conv_plan_destroy(m->outc);
-    m->outc = NULL;
+    op_destroy(&m->outc);
     free(m->arena);
     m->arena = NULL;
     m->arena_bytes = 0;
     m->planned = 0;
 }
 
-static int plan_block(su_model *m, block_acts *b, int need_din, su_error *err) {
-    if (su_conv_plan_create(&b->conv1, m->eng, SU_CONV3, b->n1, b->D, b->H, b->W, b->Cin, b->C, 0, m->training,
-                            need_din, err) ||
-        su_conv_plan_create(&b->conv2, m->eng, SU_CONV3, m->N, b->D, b->H, b->W, b->C, b->C, 0, m->training, 1, err))
-        return -1;
-    return 0;
+/* Creates the kernels of one convolution. w/dw: its weights in the parameter block; a slice when
+ * slice_cin > 0 (input channels [slice_off, slice_off + Cin) of a tensor with slice_cin of them). */
+static int op_create(su_model *m, conv_op *op, su_conv_kind kind, int N, int D, int H, int W, int Cin, int Cout,
+                     int flags, int spikes, float *w, float *dw, int slice_off, int slice_cin, su_error *err) {
+    op->N = N, op->S = D * H * W, op->Cin = Cin, op->Cout = Cout, op->spikes = spikes;
+    op->w = w, op->dw = dw, op->slice_off = slice_off, op->slice_cin = slice_cin;
+    if (m->training) flags |= SU_CONV_TRAIN;
+    return su_conv_plan_create(&op->plan, m->eng, kind, N, D, H, W, Cin, Cout, flags, err);
 }
 
 int su_model_plan(su_model *m, int B, int D, int H, int W, int training, su_error *err) {
     const su_model_config *c = &m->cfg;
     free_plan(m);
-    const int f = 1 << c->depth;
+    const int f = 1 << c->depth, spk = c->kind == SU_MODEL_SPIKING;
     if (B < 1 || D < 1 || H < f || W < f || H % f || W % f)
         return su_fail(err, "model: input %dx%dx%dx%d does not fit depth %d (B, D >= 1; H and W multiples of %d)", B, D,
                        H, W, c->depth, f);
@@ -474,7 +501,7 @@ int su_model_plan(su_model *m, int B, int D, int H, int W, int training, su_erro
         return su_fail(err, "model: input %dx%dx%dx%d is too large to plan", B, D, H, W);
     if (!m->eng && su_engine_create(&m->eng, err)) return -1;
     m->B = B, m->D = D, m->H = H, m->W = W, m->training = training;
-    m->T = c->kind == SU_MODEL_SPIKING ? c->timesteps : 1;
+    m->T = spk ? c->timesteps : 1;
     m->N = m->T * B;
     arena A = {NULL, 0};
     size_t bytes = layout_acts(m, &A);
@@ -486,22 +513,35 @@ int su_model_plan(su_model *m, int B, int D, int H, int W, int training, su_erro
     A.base = m->arena;
     A.off = 0;
     layout_acts(m, &A);
+    const int N = m->N;
     int li = 0;
     for (int k = 0; k <= c->depth; k++) {
-        m->enc[k].lif1 = li++;
-        m->enc[k].lif2 = li++;
-        if (plan_block(m, &m->enc[k], k > 0, err)) goto fail;
-    }
-    for (int k = c->depth - 1; k >= 0; k--) {
-        m->dec[k].lif1 = li++;
-        m->dec[k].lif2 = li++;
-        block_acts *lo = k + 1 == c->depth ? &m->enc[k + 1] : &m->dec[k + 1];
-        if (su_conv_plan_create(&m->up[k], m->eng, SU_UPCONV, m->N, lo->D, lo->H, lo->W, lo->C, m->dec[k].C, 1,
-                                training, 1, err) ||
-            plan_block(m, &m->dec[k], 1, err))
+        block_acts *b = &m->enc[k];
+        b->lif1 = li++;
+        b->lif2 = li++;
+        if (op_create(m, &b->c1, SU_CONV3, b->n1, b->D, b->H, b->W, b->Cin, b->C, k ? SU_CONV_NEED_DIN : 0,
+                      spk && k > 0, b->p->conv1.w, b->g->conv1.w, 0, 0, err) ||
+            op_create(m, &b->c2, SU_CONV3, N, b->D, b->H, b->W, b->C, b->C, SU_CONV_NEED_DIN, spk, b->p->conv2.w,
+                      b->g->conv2.w, 0, 0, err))
             goto fail;
     }
-    if (su_conv_plan_create(&m->outc, m->eng, SU_CONV1, B, D, H, W, channels(c, 0), c->classes, 1, training, 1, err))
+    for (int k = c->depth - 1; k >= 0; k--) {
+        block_acts *b = &m->dec[k], *lo = k + 1 == c->depth ? &m->enc[k + 1] : &m->dec[k + 1];
+        b->lif1 = li++;
+        b->lif2 = li++;
+        /* the upsampled half writes the first conv's output, the skip half adds to it */
+        if (op_create(m, &m->up[k], SU_UPCONV, N, lo->D, lo->H, lo->W, lo->C, b->C, SU_CONV_BIAS | SU_CONV_NEED_DIN,
+                      spk, m->p.up[k].w, m->g.up[k].w, 0, 0, err) ||
+            op_create(m, &b->c1b, SU_CONV3, N, b->D, b->H, b->W, b->C, b->C, SU_CONV_NEED_DIN, 0, b->p->conv1.w,
+                      b->g->conv1.w, b->C, 2 * b->C, err) ||
+            op_create(m, &b->c1, SU_CONV3, N, b->D, b->H, b->W, b->C, b->C, SU_CONV_NEED_DIN | SU_CONV_ACCUMULATE, spk,
+                      b->p->conv1.w, b->g->conv1.w, 0, 2 * b->C, err) ||
+            op_create(m, &b->c2, SU_CONV3, N, b->D, b->H, b->W, b->C, b->C, SU_CONV_NEED_DIN, spk, b->p->conv2.w,
+                      b->g->conv2.w, 0, 0, err))
+            goto fail;
+    }
+    if (op_create(m, &m->outc, SU_CONV1, B, D, H, W, channels(c, 0), c->classes, SU_CONV_BIAS | SU_CONV_NEED_DIN, 0,
+                  m->p.out.w, m->g.out.w, 0, 0, err))
         goto fail;
     m->planned = 1;
     m->synced_version = 0;
@@ -513,10 +553,11 @@ fail:
 
 size_t su_model_plan_bytes(const su_model *m) {
     size_t total = m->arena_bytes;
-    for (int k = 0; k <= m->cfg.depth; k++) total += su_conv_plan_bytes(m->enc[k].conv1) + su_conv_plan_bytes(m->enc[k].conv2);
+    for (int k = 0; k <= m->cfg.depth; k++) total += su_conv_plan_bytes(m->enc[k].c1.plan) + su_conv_plan_bytes(m->enc[k].c2.plan);
     for (int k = 0; k < m->cfg.depth; k++)
-        total += su_conv_plan_bytes(m->dec[k].conv1) + su_conv_plan_bytes(m->dec[k].conv2) + su_conv_plan_bytes(m->up[k]);
-    return total + su_conv_plan_bytes(m->outc) + su_engine_scratch_bytes(m->eng);
+        total += su_conv_plan_bytes(m->dec[k].c1.plan) + su_conv_plan_bytes(m->dec[k].c1b.plan) +
+                 su_conv_plan_bytes(m->dec[k].c2.plan) + su_conv_plan_bytes(m->up[k].plan);
+    return total + su_conv_plan_bytes(m->outc.plan) + su_engine_scratch_bytes(m->eng);
 }
 
 size_t su_model_estimate_bytes(const su_model_config *cfg, int B, int D, int H, int W, int training) {
@@ -528,6 +569,47 @@ size_t su_model_estimate_bytes(const su_model_config *cfg, int B, int D, int H, 
     m.N = m.T * B;
     arena A = {NULL, 0};
     return layout_acts(&m, &A);
+}
+
+/* ---- convolution ops ------------------------------------------------------------------------------ */
+
+static int op_set_weights(conv_op *op, su_error *err) {
+    const float *w = op->w;
+    if (op->slice_cin) { /* gather the slice's input channels into a contiguous copy */
+        for (int co = 0; co < op->Cout; co++)
+            memcpy(op->w_copy + (size_t)co * op->Cin * 27, op->w + ((size_t)co * op->slice_cin + op->slice_off) * 27,
+                   sizeof(float) * op->Cin * 27);
+        w = op->w_copy;
+    }
+    return su_conv_set_weights(op->plan, w, err);
+}
+
+/* The op's input as floats: dense inputs as they are, spikes widened into the model's scratch. */
+static const float *op_input(su_model *m, const conv_op *op, const float *in_f, const uint8_t *in_s) {
+    if (!op->spikes) return in_f;
+    su_spikes_to_float(m->widened, in_s, (long)op->N * op->S * op->Cin);
+    return m->widened;
+}
+
+static int op_forward(su_model *m, conv_op *op, float *out, const float *in_f, const uint8_t *in_s,
+                      const float *bias, su_error *err) {
+    return su_conv_forward(op->plan, out, op_input(m, op, in_f, in_s), bias, err);
+}
+
+/* din (may be NULL) is written; the weight (and bias) gradient accumulates. */
+static int op_backward(su_model *m, conv_op *op, float *din, float *dbias, const float *dout, const float *in_f,
+                       const uint8_t *in_s, su_error *err) {
+    const float *in = op_input(m, op, in_f, in_s);
+    if (!op->slice_cin) return su_conv_backward(op->plan, din, op->dw, dbias, dout, in, err);
+    const size_t n = (size_t)op->Cout * op->Cin * 27;
+    memset(op->dw_copy, 0, sizeof(float) * n);
+    if (su_conv_backward(op->plan, din, op->dw_copy, dbias, dout, in, err)) return -1;
+    for (int co = 0; co < op->Cout; co++) {
+        float *dst = op->dw + ((size_t)co * op->slice_cin + op->slice_off) * 27;
+        const float *src = op->dw_copy + (size_t)co * op->Cin * 27;
+        for (int i = 0; i < op->Cin * 27; i++) dst[i] += src[i];
+    }
+    return 0;
 }
 
 /* ---- forward ------------------------------------------------------------------------------------ */
@@ -547,48 +629,54 @@ static void norm_forward(su_model *m, norm_state *s, const float *a, long NS, in
     }
 }
 
-static su_lif_args lif_args(const su_model *m, const block_acts *b, const norm_state *s, const su_lif_params *p,
-                            int shared, int nparam) {
-    su_lif_args a = {m->T, (long)m->B * b->S, b->C, shared, s->scale, s->shift, p->beta, p->theta, nparam};
-    return a;
-}
-
 /* A LIF layer's beta (or theta) tensor has C entries when learnable per channel, else one. */
 static int nparam_of(su_learn learn, int C) { return learn == SU_LEARN_CHANNEL ? C : 1; }
 
+/* Arguments of a LIF call; when beta and theta differ in count, both are expanded per channel into bc/tc. */
+static su_lif_args lif_args(const su_model *m, const block_acts *b, const norm_state *s, const su_lif_params *p,
+                            int shared, float *bc, float *tc) {
+    const int nb = nparam_of(m->cfg.learn_beta, b->C), nt = nparam_of(m->cfg.learn_theta, b->C);
+    su_lif_args a = {m->T, (long)m->B * b->S, b->C, shared, s->scale, s->shift, p->beta, p->theta, nb};
+    if (nb != nt) {
+        for (int c = 0; c < b->C; c++) {
+            bc[c] = p->beta[nb > 1 ? c : 0];
+            tc[c] = p->theta[nt > 1 ? c : 0];
+        }
+        a.beta = bc, a.theta = tc, a.nparam = b->C;
+    }
+    return a;
+}
+
 /* The activation after a batch norm: ReLU, or a LIF layer over T steps. */
-static void act_forward(su_model *m, block_acts *b, int which, float *h, int ldh, const float *a, int n_in) {
+static void act_forward(su_model *m, block_acts *b, int which, const float *a, int n_in) {
     norm_state *s = which == 1 ? &b->bn1 : &b->bn2;
-    su_bn_params *bp = which == 1 ? &b->p->bn1 : &b->p->bn2;
     if (m->cfg.kind == SU_MODEL_UNET) {
-        su_bn_act_forward(h, ldh, a, s->mean, s->rstd, bp->gamma, bp->beta, (long)n_in * b->S, b->C, 1);
+        su_bn_params *bp = which == 1 ? &b->p->bn1 : &b->p->bn2;
+        su_bn_act_forward(which == 1 ? b->h1f : b->h2f, b->C, a, s->mean, s->rstd, bp->gamma, bp->beta,
+                          (long)n_in * b->S, b->C, 1);
         return;
     }
     su_lif_params *lp = which == 1 ? &b->p->lif1 : &b->p->lif2;
-    int idx = which == 1 ? b->lif1 : b->lif2;
-    su_lif_args args = lif_args(m, b, s, lp, n_in != m->N, 1);
-    int nb = nparam_of(m->cfg.learn_beta, b->C), nt = nparam_of(m->cfg.learn_theta, b->C);
-    float beta_c[b->C], theta_c[b->C];
-    if (nb != nt) { /* mixed: expand both to per channel */
-        for (int c = 0; c < b->C; c++) {
-            beta_c[c] = lp->beta[nb > 1 ? c : 0];
-            theta_c[c] = lp->theta[nt > 1 ? c : 0];
-        }
-        args.beta = beta_c, args.theta = theta_c, args.nparam = b->C;
-    } else {
-        args.nparam = nb;
-    }
-    m->lif_spikes[idx] = su_lif_forward(h, ldh, a, &args, &m->cfg.lif);
+    const int idx = which == 1 ? b->lif1 : b->lif2;
+    float bc[b->C], tc[b->C];
+    su_lif_args args = lif_args(m, b, s, lp, n_in != m->N, bc, tc);
+    m->lif_spikes[idx] = su_lif_forward(which == 1 ? b->h1s : b->h2s, b->C, a, &args, &m->cfg.lif);
     m->lif_neurons[idx] = (long)m->N * b->S * b->C;
 }
 
-static int block_forward(su_model *m, block_acts *b, int batch_stats, su_error *err) {
-    if (su_conv_forward(b->conv1, b->a1, b->in, b->p->conv1.b, err)) return -1;
+static int block_forward(su_model *m, block_acts *b, int is_dec, int batch_stats, su_error *err) {
+    if (is_dec) { /* conv1 over [skip, upsampled] = conv1b(upsampled) + conv1(skip) */
+        if (op_forward(m, &b->c1b, b->a1, b->in_f, NULL, NULL, err) ||
+            op_forward(m, &b->c1, b->a1, b->skip_f, b->in_s, NULL, err))
+            return -1;
+    } else if (op_forward(m, &b->c1, b->a1, b->in_f, b->in_s, NULL, err)) {
+        return -1;
+    }
     norm_forward(m, &b->bn1, b->a1, (long)b->n1 * b->S, b->C, &b->p->bn1, b->run1, batch_stats);
-    act_forward(m, b, 1, b->h1, b->C, b->a1, b->n1);
-    if (su_conv_forward(b->conv2, b->a2, b->h1, b->p->conv2.b, err)) return -1;
+    act_forward(m, b, 1, b->a1, b->n1);
+    if (op_forward(m, &b->c2, b->a2, b->h1f, b->h1s, NULL, err)) return -1;
     norm_forward(m, &b->bn2, b->a2, (long)m->N * b->S, b->C, &b->p->bn2, b->run2, batch_stats);
-    act_forward(m, b, 2, b->h2, b->ld_h2, b->a2, m->N);
+    act_forward(m, b, 2, b->a2, m->N);
     return 0;
 }
 
@@ -596,15 +684,12 @@ static int sync_weights(su_model *m, su_error *err) {
     if (m->synced_version == m->params_version) return 0;
     const int L = m->cfg.depth;
     for (int k = 0; k <= L; k++)
-        if (su_conv_set_weights(m->enc[k].conv1, m->p.enc[k].conv1.w, err) ||
-            su_conv_set_weights(m->enc[k].conv2, m->p.enc[k].conv2.w, err))
-            return -1;
+        if (op_set_weights(&m->enc[k].c1, err) || op_set_weights(&m->enc[k].c2, err)) return -1;
     for (int k = 0; k < L; k++)
-        if (su_conv_set_weights(m->dec[k].conv1, m->p.dec[k].conv1.w, err) ||
-            su_conv_set_weights(m->dec[k].conv2, m->p.dec[k].conv2.w, err) ||
-            su_conv_set_weights(m->up[k], m->p.up[k].w, err))
+        if (op_set_weights(&m->dec[k].c1, err) || op_set_weights(&m->dec[k].c1b, err) ||
+            op_set_weights(&m->dec[k].c2, err) || op_set_weights(&m->up[k], err))
             return -1;
-    if (su_conv_set_weights(m->outc, m->p.out.w, err)) return -1;
+    if (op_set_weights(&m->outc, err)) return -1;
     m->synced_version = m->params_version;
     return 0;
 }
@@ -612,36 +697,41 @@ static int sync_weights(su_model *m, su_error *err) {
 int su_model_forward(su_model *m, const float *input, int batch_stats, const float **logits, su_error *err) {
     if (!m->planned) return su_fail(err, "model: forward before su_model_plan");
     const su_model_config *c = &m->cfg;
-    const int L = c->depth, N = m->N, B = m->B;
+    const int L = c->depth, N = m->N, B = m->B, spk = c->kind == SU_MODEL_SPIKING;
     const long S0 = (long)m->D * m->H * m->W;
     if (sync_weights(m, err)) return -1;
     memcpy(m->input, input, sizeof(float) * B * S0 * c->in_channels);
     for (int k = 0; k <= L; k++) {
         block_acts *b = &m->enc[k];
-        if (block_forward(m, b, batch_stats, err)) return -1;
-        if (k < L) su_maxpool_forward(m->enc[k + 1].in, m->pool_arg[k], b->h2, b->ld_h2, N, b->D, b->H, b->W, b->C);
+        if (block_forward(m, b, 0, batch_stats, err)) return -1;
+        if (k == L) break;
+        if (spk)
+            su_maxpool_forward_u8(m->pooled_s[k + 1], m->pool_arg[k], b->h2s, N, b->D, b->H, b->W, b->C);
+        else
+            su_maxpool_forward(m->pooled_f[k + 1], m->pool_arg[k], b->h2f, b->C, N, b->D, b->H, b->W, b->C);
     }
-    const float *x = m->enc[L].h2;
+    const block_acts *lo = &m->enc[L];
     for (int k = L - 1; k >= 0; k--) {
         block_acts *b = &m->dec[k];
-        if (su_conv_forward(m->up[k], m->up_out, x, m->p.up[k].b, err)) return -1;
-        su_copy_channels(b->in + b->C, b->Cin, m->up_out, b->C, (long)N * b->S, b->C);
-        if (block_forward(m, b, batch_stats, err)) return -1;
-        x = b->h2;
+        if (op_forward(m, &m->up[k], m->up_f[k], lo->h2f, lo->h2s, m->p.up[k].b, err)) return -1;
+        if (block_forward(m, b, 1, batch_stats, err)) return -1;
+        lo = b;
     }
-    if (c->kind == SU_MODEL_SPIKING) {
+    const float *x = m->dec[0].h2f;
+    if (spk) {
         /* logits = mean_t conv(S_t) = conv(mean_t S_t) */
         const long n = (long)B * S0 * channels(c, 0);
         const float inv = 1.0f / m->T;
+        const uint8_t *h = m->dec[0].h2s;
 #pragma omp parallel for schedule(static)
         for (long i = 0; i < n; i++) {
-            float s = 0;
-            for (int t = 0; t < m->T; t++) s += x[(long)t * n + i];
-            m->mean_spikes[i] = s * inv;
+            int sum = 0;
+            for (int t = 0; t < m->T; t++) sum += h[(long)t * n + i];
+            m->mean_spikes[i] = (float)sum * inv;
         }
         x = m->mean_spikes;
     }
-    if (su_conv_forward(m->outc, m->logits, x, m->p.out.b, err)) return -1;
+    if (op_forward(m, &m->outc, m->logits, x, NULL, m->p.out.b, err)) return -1;
     m->last_batch_stats = batch_stats;
     if (logits) *logits = m->logits;
     return 0;
@@ -650,33 +740,26 @@ int su_model_forward(su_model *m, const float *input, int batch_stats, const flo
 /* ---- backward ----------------------------------------------------------------------------------- */
 
 /* Through the activation and batch norm: dh (dense, in place) becomes d(conv output). */
-static void act_backward(su_model *m, block_acts *b, int which, float *dh, const float *h, int ldh,
-                         const float *a, int n_in) {
+static void act_backward(su_model *m, block_acts *b, int which, float *dh, const float *a, int n_in) {
     norm_state *s = which == 1 ? &b->bn1 : &b->bn2;
     su_bn_params *bp = which == 1 ? &b->p->bn1 : &b->p->bn2, *bg = which == 1 ? &b->g->bn1 : &b->g->bn2;
     const long NS = (long)n_in * b->S;
     if (m->cfg.kind == SU_MODEL_UNET) {
-        su_bn_act_backward(dh, bg->gamma, bg->beta, dh, b->C, h, ldh, a, s->mean, s->rstd, bp->gamma, NS, b->C,
-                           m->scratch);
+        su_bn_act_backward(dh, bg->gamma, bg->beta, dh, b->C, which == 1 ? b->h1f : b->h2f, b->C, a, s->mean, s->rstd,
+                           bp->gamma, NS, b->C, m->scratch);
         return;
     }
-    su_lif_params *lp = which == 1 ? &b->p->lif1 : &b->p->lif2, *lg = which == 1 ? &b->g->lif1 : &b->g->lif2;
-    su_lif_args args = lif_args(m, b, s, lp, n_in != m->N, 1);
-    int nb = nparam_of(m->cfg.learn_beta, b->C), nt = nparam_of(m->cfg.learn_theta, b->C);
     const su_model_config *c = &m->cfg;
+    su_lif_params *lp = which == 1 ? &b->p->lif1 : &b->p->lif2, *lg = which == 1 ? &b->g->lif1 : &b->g->lif2;
+    float bc[b->C], tc[b->C], gb[b->C], gt[b->C];
+    su_lif_args args = lif_args(m, b, s, lp, n_in != m->N, bc, tc);
     float *dbeta = c->learn_beta != SU_LEARN_NONE ? lg->beta : NULL;
     float *dtheta = c->learn_theta != SU_LEARN_NONE ? lg->theta : NULL;
-    if (nb == nt) {
-        args.nparam = nb;
+    const int nb = nparam_of(c->learn_beta, b->C), nt = nparam_of(c->learn_theta, b->C);
+    if (args.nparam == nb && nb == nt) {
         su_lif_backward(dh, dbeta, dtheta, dh, a, &args, &c->lif, m->scratch);
-    } else { /* one per layer, the other per channel: run per channel, fold the per-layer one back */
-        float beta_c[b->C], theta_c[b->C], gb[b->C], gt[b->C];
-        for (int i = 0; i < b->C; i++) {
-            beta_c[i] = lp->beta[nb > 1 ? i : 0];
-            theta_c[i] = lp->theta[nt > 1 ? i : 0];
-            gb[i] = gt[i] = 0;
-        }
-        args.beta = beta_c, args.theta = theta_c, args.nparam = b->C;
+    } else { /* expanded per channel: fold the per-layer parameter's gradient back */
+        for (int i = 0; i < b->C; i++) gb[i] = gt[i] = 0;
         su_lif_backward(dh, gb, gt, dh, a, &args, &c->lif, m->scratch);
         for (int i = 0; i < b->C; i++) {
             if (dbeta) dbeta[nb > 1 ? i : 0] += gb[i];
@@ -687,14 +770,19 @@ static void act_backward(su_model *m, block_acts *b, int which, float *dh, const
                        m->scratch);
 }
 
-/* dh2 (dense, consumed in place) -> parameter gradients, and d(block input) into din (may be NULL).
- * other: a free buffer for d(h1). */
-static int block_backward(su_model *m, block_acts *b, float *dh2, float *other, float *din, su_error *err) {
-    act_backward(m, b, 2, dh2, b->h2, b->ld_h2, b->a2, m->N);
-    if (su_conv_backward(b->conv2, other, b->g->conv2.w, b->g->conv2.b, dh2, b->h1, err)) return -1;
-    act_backward(m, b, 1, other, b->h1, b->C, b->a1, b->n1);
-    if (su_conv_backward(b->conv1, din, b->g->conv1.w, b->g->conv1.b, other, b->in, err)) return -1;
-    return 0;
+/* dh2 (dense, consumed in place) -> parameter gradients, and d(block input) into din (may be NULL);
+ * for a decoder block also d(skip) into dskip. other: a free buffer. */
+static int block_backward(su_model *m, block_acts *b, int is_dec, float *dh2, float *other, float *din, float *dskip,
+                          su_error *err) {
+    act_backward(m, b, 2, dh2, b->a2, m->N);
+    if (op_backward(m, &b->c2, other, NULL, dh2, b->h1f, b->h1s, err)) return -1;
+    act_backward(m, b, 1, other, b->a1, b->n1);
+    if (is_dec)
+        return op_backward(m, &b->c1b, din, NULL, other, b->in_f, NULL, err) ||
+                       op_backward(m, &b->c1, dskip, NULL, other, b->skip_f, b->in_s, err)
+                   ? -1
+                   : 0;
+    return op_backward(m, &b->c1, din, NULL, other, b->in_f, b->in_s, err);
 }
 
 su_loss_value su_model_loss(su_model *m, const uint8_t *labels, su_loss_kind loss, const float *class_weight) {
@@ -707,44 +795,45 @@ int su_model_backward(su_model *m, const uint8_t *labels, su_loss_kind loss, con
     if (!m->planned || !m->training) return su_fail(err, "model: backward needs a training plan");
     if (!m->last_batch_stats) return su_fail(err, "model: backward after an evaluation-mode forward");
     const su_model_config *c = &m->cfg;
-    const int L = c->depth, N = m->N, B = m->B;
+    const int L = c->depth, N = m->N, B = m->B, spk = c->kind == SU_MODEL_SPIKING;
     const long S0 = (long)m->D * m->H * m->W, M = B * S0;
     su_loss_value v = su_loss_forward_backward(m->dlogits, m->probs, m->logits, labels, M, c->classes, loss,
                                                class_weight, m->scratch);
     if (value) *value = v;
+    float *P = m->G1, *Q = m->G2; /* P: the gradient travelling down the graph; Q: a free buffer */
     /* output convolution; for the spiking net, d(mean spikes) spreads evenly over the T steps */
-    if (c->kind == SU_MODEL_SPIKING) {
-        if (su_conv_backward(m->outc, m->G2, m->g.out.w, m->g.out.b, m->dlogits, m->mean_spikes, err)) return -1;
+    if (spk) {
+        if (op_backward(m, &m->outc, Q, m->g.out.b, m->dlogits, m->mean_spikes, NULL, err)) return -1;
         const long n = (long)B * S0 * channels(c, 0);
         const float inv = 1.0f / m->T;
 #pragma omp parallel for schedule(static)
         for (long i = 0; i < n; i++)
-            for (int t = 0; t < m->T; t++) m->G1[(long)t * n + i] = m->G2[i] * inv;
-    } else {
-        if (su_conv_backward(m->outc, m->G1, m->g.out.w, m->g.out.b, m->dlogits, m->dec[0].h2, err)) return -1;
+            for (int t = 0; t < m->T; t++) P[(long)t * n + i] = Q[i] * inv;
+    } else if (op_backward(m, &m->outc, P, m->g.out.b, m->dlogits, m->dec[0].h2f, NULL, err)) {
+        return -1;
     }
-    /* decoder, top level first: G1 holds d(h2) on entry, d(the level below's output) on exit */
+    (void)N;
+    /* decoder, top level first: P holds d(h2) on entry, d(the level below's output) on exit */
     for (int k = 0; k < L; k++) {
         block_acts *b = &m->dec[k];
-        if (block_backward(m, b, m->G1, m->G2, m->G1, err)) return -1;
-        const long NS = (long)N * b->S;
-        su_copy_channels(m->dskip[k], b->C, m->G1, b->Cin, NS, b->C);
-        su_copy_channels(m->G2, b->C, m->G1 + b->C, b->Cin, NS, b->C);
-        const float *below = k + 1 == L ? m->enc[L].h2 : m->dec[k + 1].h2;
-        if (su_conv_backward(m->up[k], m->G1, m->g.up[k].w, m->g.up[k].b, m->G2, below, err)) return -1;
+        if (block_backward(m, b, 1, P, Q, P, m->dskip[k], err)) return -1; /* P: d(upsampled path) */
+        const block_acts *lo = k + 1 == L ? &m->enc[L] : &m->dec[k + 1];
+        if (op_backward(m, &m->up[k], Q, m->g.up[k].b, P, lo->h2f, lo->h2s, err)) return -1;
+        float *t = P;
+        P = Q, Q = t;
     }
     /* bottleneck, then the encoder: each level's d(h2) = skip gradient + unpooled gradient */
-    if (block_backward(m, &m->enc[L], m->G1, m->G2, m->G1, err)) return -1;
+    if (block_backward(m, &m->enc[L], 0, P, Q, P, NULL, err)) return -1;
     {
         block_acts *e = &m->enc[L - 1];
-        su_maxpool_backward(m->dskip[L - 1], e->C, m->G1, m->pool_arg[L - 1], N, e->D, e->H, e->W, e->C);
+        su_maxpool_backward(m->dskip[L - 1], e->C, P, m->pool_arg[L - 1], m->N, e->D, e->H, e->W, e->C);
     }
     for (int k = L - 1; k >= 0; k--) {
         block_acts *e = &m->enc[k];
-        if (block_backward(m, e, m->dskip[k], m->G1, k > 0 ? m->G2 : NULL, err)) return -1;
+        if (block_backward(m, e, 0, m->dskip[k], P, k > 0 ? Q : NULL, NULL, err)) return -1;
         if (k > 0) {
             block_acts *up = &m->enc[k - 1];
-            su_maxpool_backward(m->dskip[k - 1], up->C, m->G2, m->pool_arg[k - 1], N, up->D, up->H, up->W, up->C);
+            su_maxpool_backward(m->dskip[k - 1], up->C, Q, m->pool_arg[k - 1], m->N, up->D, up->H, up->W, up->C);
         }
     }
     return 0;

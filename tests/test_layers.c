@@ -110,7 +110,7 @@ static void test_conv(int up, int k, int N, int D, int H, int W, int Cin, int Co
     su_conv_plan *plan = NULL;
     su_conv_kind ck = up ? SU_UPCONV : (k == 3 ? SU_CONV3 : SU_CONV1);
     CHECK_OK(su_engine_create(&eng, &err), &err);
-    CHECK_OK(su_conv_plan_create(&plan, eng, ck, N, D, H, W, Cin, Cout, 1, 1, 1, &err), &err);
+    CHECK_OK(su_conv_plan_create(&plan, eng, ck, N, D, H, W, Cin, Cout, SU_CONV_BIAS | SU_CONV_TRAIN | SU_CONV_NEED_DIN, &err), &err);
     if (plan) {
         float *out2 = malloc(sizeof(float) * nout), *din2 = malloc(sizeof(float) * nin);
         float *dw2 = malloc(sizeof(float) * nw), *db2 = malloc(sizeof(float) * Cout);

@@ -282,7 +282,8 @@ static void test_lif_layers(const ref_file *r) {
         float one[8], zero[8];
         for (int c = 0; c < 8; c++) one[c] = 1, zero[c] = 0;
         su_lif_args args = {T, n, C, 0, one, zero, &vals[0], &vals[1], 1};
-        float *spikes = malloc(sizeof(float) * T * n * C), *dx = malloc(sizeof(float) * T * n * C);
+        uint8_t *spikes = malloc((size_t)T * n * C);
+        float *dx = malloc(sizeof(float) * T * n * C);
         su_lif_forward(spikes, C, x->data, &args, &cfg);
         const float *rs = ref_get(r, "%s/spikes", tag)->data;
         long mismatch = 0;
@@ -304,13 +305,14 @@ static void test_lif_layers(const ref_file *r) {
 
 static void test_lif_identity(void) {
     /* T = 1 from rest: S = [X > theta] exactly, U == theta does not fire */
-    float x[5] = {0.5f, 1.0f, 1.0000001f, 2.0f, -3.0f}, s[5], one = 1, zero = 0, beta = 0.9f, theta = 1.0f;
+    float x[5] = {0.5f, 1.0f, 1.0000001f, 2.0f, -3.0f}, one = 1, zero = 0, beta = 0.9f, theta = 1.0f;
+    uint8_t s[5], out[4];
     su_lif_config cfg = {SU_RESET_SUBTRACT, SU_SURROGATE_ATAN, 2.0f};
     su_lif_args args = {1, 5, 1, 0, &one, &zero, &beta, &theta, 1};
     su_lif_forward(s, 1, x, &args, &cfg);
     CHECK(s[0] == 0 && s[1] == 0 && s[2] == 1 && s[3] == 1 && s[4] == 0, "T=1: S = [X > theta]");
     /* a hand-computed sequence, beta 0.5: U = 0.6, 0.9, 1.05 (spike), then 0.525 + 1.5 - 1 = 1.025 */
-    float seq[4] = {0.6f, 0.6f, 0.6f, 1.5f}, out[4];
+    float seq[4] = {0.6f, 0.6f, 0.6f, 1.5f};
     float half = 0.5f;
     su_lif_args a4 = {4, 1, 1, 0, &one, &zero, &half, &theta, 1};
     su_lif_forward(out, 1, seq, &a4, &cfg);

@@ -63,11 +63,17 @@ void su_engine_destroy(su_engine *eng);
 /* Bytes of the shared scratchpad the engine holds. */
 size_t su_engine_scratch_bytes(const su_engine *eng);
 
-/* Creates the primitives for one layer. D, H, W are the input's sizes. Training plans can run backward.
- * need_din = 0 skips the input gradient (the first layer). has_bias = 0: no bias term (a convolution
- * followed by batch norm, which would cancel it). */
+/* What a plan can do (flags, or'ed): */
+enum {
+    SU_CONV_BIAS = 1,       /* a bias term (a convolution followed by batch norm has none: BN cancels it) */
+    SU_CONV_TRAIN = 2,      /* backward passes too */
+    SU_CONV_NEED_DIN = 4,   /* the input gradient (not for the first layer) */
+    SU_CONV_ACCUMULATE = 8  /* the forward adds to what out holds (out += conv(in)) */
+};
+
+/* Creates the primitives for one layer. D, H, W are the input's sizes. */
 int su_conv_plan_create(su_conv_plan **plan, su_engine *eng, su_conv_kind kind, int N, int D, int H,
-                        int W, int Cin, int Cout, int has_bias, int training, int need_din, su_error *err);
+                        int W, int Cin, int Cout, int flags, su_error *err);
 void su_conv_plan_destroy(su_conv_plan *plan);
 /* Bytes of oneDNN-side buffers (weights in oneDNN's layouts) held by the plan, for memory reports. */
 size_t su_conv_plan_bytes(const su_conv_plan *plan);
@@ -114,6 +120,11 @@ void su_maxpool_forward(float *out, uint8_t *arg, const float *in, int ldi, int 
 /* din[window max] += dout: accumulates into din (ld ldi), which the caller initialises. */
 void su_maxpool_backward(float *din, int ldi, const float *dout, const uint8_t *arg, int N, int D, int H,
                          int W, int C);
+
+/* The same on spikes (one byte each, 0/1): the maximum is a logical or; arg as above. */
+void su_maxpool_forward_u8(uint8_t *out, uint8_t *arg, const uint8_t *in, int N, int D, int H, int W, int C);
+/* Spikes as floats (0/1), for kernels that want floats. */
+void su_spikes_to_float(float *dst, const uint8_t *src, long n);
 
 /* Copies a dense (NS, C) tensor into channels [c0, c0 + C) of a (NS, ld) tensor, and back. */
 void su_copy_channels(float *dst, int ldd, const float *src, int lds, long NS, int C);

@@ -52,9 +52,9 @@ typedef struct su_lif_args {
     int nparam;          /* 1 (one beta/theta per layer) or C (per channel) */
 } su_lif_args;
 
-/* Runs the T steps. spikes: (T*B, S, C) with leading dimension lds (0/1 floats, the next layer's input).
+/* Runs the T steps. spikes: (T*B, S, C) with leading dimension lds, one byte per neuron-step (0 or 1).
  * Returns the number of spikes emitted (firing rate = count / (T * BS * C)). */
-long su_lif_forward(float *spikes, int lds, const float *a, const su_lif_args *args, const su_lif_config *cfg);
+long su_lif_forward(uint8_t *spikes, int lds, const float *a, const su_lif_args *args, const su_lif_config *cfg);
 
 /* Backpropagation through time. dspikes: dL/dS (T*B, S, C), dense. dx receives dL/dX, (T*B, S, C) or
  * (B, S, C) with shared_input; it may alias dspikes. dbeta and dtheta (nparam each) accumulate when not
