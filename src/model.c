@@ -795,7 +795,7 @@ int su_model_backward(su_model *m, const uint8_t *labels, su_loss_kind loss, con
     if (!m->planned || !m->training) return su_fail(err, "model: backward needs a training plan");
     if (!m->last_batch_stats) return su_fail(err, "model: backward after an evaluation-mode forward");
     const su_model_config *c = &m->cfg;
-    const int L = c->depth, N = m->N, B = m->B, spk = c->kind == SU_MODEL_SPIKING;
+    const int L = c->depth, B = m->B, spk = c->kind == SU_MODEL_SPIKING;
     const long S0 = (long)m->D * m->H * m->W, M = B * S0;
     su_loss_value v = su_loss_forward_backward(m->dlogits, m->probs, m->logits, labels, M, c->classes, loss,
                                                class_weight, m->scratch);
@@ -812,7 +812,6 @@ int su_model_backward(su_model *m, const uint8_t *labels, su_loss_kind loss, con
     } else if (op_backward(m, &m->outc, P, m->g.out.b, m->dlogits, m->dec[0].h2f, NULL, err)) {
         return -1;
     }
-    (void)N;
     /* decoder, top level first: P holds d(h2) on entry, d(the level below's output) on exit */
     for (int k = 0; k < L; k++) {
         block_acts *b = &m->dec[k];

@@ -48,6 +48,7 @@ typedef struct run {
     double best_iou;
     int best_epoch, since_best;
     float *img, *probs, *aug_scratch;
+    double *loss_scratch; /* per-thread sums of the validation loss */
     uint8_t *lab, *pred;
     int *order;
     su_energy_counter counter;
@@ -317,8 +318,9 @@ static int prepare_data(run *r, su_progress_fn progress, void *ctx, su_error *er
     r->pred = malloc(S);
     r->probs = malloc(sizeof(float) * S * r->o.model.classes);
     r->order = malloc(sizeof(int) * (size_t)r->train.n);
+    r->loss_scratch = malloc(sizeof(double) * 4 * r->o.model.classes * su_max_threads());
     r->aug_scratch = r->o.augment ? malloc(sizeof(float) * su_augment_scratch_floats(g->D, g->H, g->W)) : NULL;
-    if (!r->img || !r->lab || !r->pred || !r->probs || !r->order || (r->o.augment && !r->aug_scratch))
+    if (!r->img || !r->lab || !r->pred || !r->probs || !r->order || !r->loss_scratch || (r->o.augment && !r->aug_scratch))
         return su_fail(err, "out of memory for the batch buffers");
     return 0;
 }
@@ -361,29 +363,20 @@ static int validate(run *r, su_epoch_record *e, su_progress_fn progress, void *c
     su_confusion_reset(&conf);
     double loss = 0, rates[SU_MAX_LIF] = {0};
     int batches = 0;
-    double scratch[4 * 256 * 4];
-    double *sc = su_max_threads() <= 4 ? scratch : NULL;
-    double *heap = sc ? NULL : malloc(sizeof(double) * 4 * K * su_max_threads());
-    if (!sc) sc = heap;
     for (int i0 = 0; i0 < r->val.n; i0 += B) {
         for (int b = 0; b < B; b++) { /* a short last batch repeats its last volume (not scored twice) */
             const su_sample *s = &r->val.samples[i0 + b < r->val.n ? i0 + b : r->val.n - 1];
             su_sample_window(r->img + b * S, r->lab + b * S, s, su_sample_centre(s, g->D), g->D, g->H, g->W);
         }
         const float *logits;
-        if (su_model_forward(r->m, r->img, 0, &logits, err)) {
-            free(heap);
-            return -1;
-        }
+        if (su_model_forward(r->m, r->img, 0, &logits, err)) return -1;
         for (int b = 0; b < B && i0 + b < r->val.n; b++) {
             su_loss_value v = su_loss_forward_backward(NULL, r->probs, logits + b * S * K, r->lab + b * S, (long)S, K,
-                                                       r->o.loss, r->o.use_class_weight ? r->o.class_weight : NULL, sc);
+                                                       r->o.loss, r->o.use_class_weight ? r->o.class_weight : NULL,
+                                                       r->loss_scratch);
             loss += v.total;
             su_argmax(r->pred, logits + b * S * K, (long)S, K);
-            if (su_confusion_add(&conf, r->pred, r->lab + b * S, S, err)) {
-                free(heap);
-                return -1;
-            }
+            if (su_confusion_add(&conf, r->pred, r->lab + b * S, S, err)) return -1;
         }
         for (int i = 0; i < nl; i++) rates[i] += su_model_firing_rate(r->m, i);
         batches++;
@@ -393,7 +386,6 @@ static int validate(run *r, su_epoch_record *e, su_progress_fn progress, void *c
             progress(ctx, &p);
         }
     }
-    free(heap);
     e->validated = r->val.n > 0;
     e->val_loss = r->val.n ? loss / r->val.n : 0;
     su_confusion_scores(&conf, e->val_dice, e->val_iou, &e->val_dice_mean, &e->val_iou_mean, NULL, &e->val_iou_mean4);
@@ -517,6 +509,7 @@ static void run_free(run *r) {
     free(r->probs);
     free(r->order);
     free(r->aug_scratch);
+    free(r->loss_scratch);
     if (r->have_counter) su_energy_counter_close(&r->counter);
 }
 
