@@ -43,6 +43,8 @@ typedef struct expectation {
 
 static const expectation expected[] = {
     {"checkpoint", "write-no-tensors-qsort-null", ""},
+    {"info", "height-1e39-float-overflow", "line 4: malformed value '1e39' for Height"},
+    {"info", "weight-61e99-float-overflow", "malformed value '61e99' for Weight"},
     {"nifti", "huge-claim-gzip-2GiB", "ends after 100 of 2147483648 bytes"},
     {"nifti", "huge-claim-plain-2GiB", "ends after 100 of 2147483648 bytes"},
     {NULL, NULL, NULL},
