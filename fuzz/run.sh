@@ -20,10 +20,13 @@ make -s -f fuzz/Makefile B=$B -j "${JOBS:-2}" || exit 2
 scratch=$(mktemp -d "${FUZZ_TMPDIR:-$( [ -w /dev/shm ] && echo /dev/shm || echo "${TMPDIR:-/tmp}")}/su_fuzz_run_XXXXXX") || exit 2
 trap 'rm -rf "$scratch"' EXIT INT TERM
 
-rm -rf $B/seeds
-TMPDIR=$scratch $B/mkseeds $B/seeds || { echo "fuzz: seed generation failed" >&2; exit 2; }
-
 mkdir -p $B/logs
+rm -rf $B/seeds
+if ! TMPDIR=$scratch $B/mkseeds $B/seeds >$B/logs/mkseeds.log 2>&1; then
+  cat $B/logs/mkseeds.log >&2
+  echo "fuzz: seed generation failed" >&2
+  exit 2
+fi
 summary=""
 failed=0
 for t in $targets; do
@@ -32,7 +35,8 @@ for t in $targets; do
   mkdir -p "$corpus" $B/artifacts/$t
   dirs="$corpus $B/seeds/$t"
   [ -d fuzz/regress/$t ] && dirs="$dirs fuzz/regress/$t"
-  opts="-max_total_time=$secs -print_final_stats=1 -timeout=10 -rss_limit_mb=2048"
+  # one allocation above 256 MiB from an input of a few KB is a fault (inputs stay far smaller)
+  opts="-max_total_time=$secs -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=256"
   opts="$opts -artifact_prefix=$B/artifacts/$t/"
   [ -f fuzz/dict/$t.dict ] && opts="$opts -dict=fuzz/dict/$t.dict"
   # cli_parse prints its usage errors and --help; keep the fuzzer's own output readable
