@@ -469,7 +469,8 @@ static const char *fuzz_split(fuzz_ctx *c, const uint8_t *d, size_t n, su_error 
 }
 
 /* cli_parse over a representative option table (every option type, flags, '=' forms); byte 0
- * bits 0-2: how many positional arguments are allowed (bit 2 clear and 0: positionals refused). */
+ * bits 0-2: how many positional arguments are allowed; bit 3: pass the positional array even when
+ * that is 0 (otherwise NULL: positionals refused). */
 static const char *fuzz_args(fuzz_ctx *c, const uint8_t *d, size_t n, su_error *err) {
     (void)c;
     err->msg[0] = 0;
