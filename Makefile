@@ -4,7 +4,7 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD  ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure demo test test-fast test-asan install bench clean
+.PHONY: all deps configure demo test test-fast test-asan install bench clean fuzz fuzz-smoke
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -33,6 +33,19 @@ test-asan: deps
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 SU_SANITIZED=1 \
 	  ctest --output-on-failure -j 1
+
+# Fuzzing with libFuzzer (clang; docs/RELIABILITY.md): every target for FUZZ_SECONDS, one after
+# another; fails on any crash, leak, hang or failed check. `fuzz` keeps its corpus in
+# build-fuzz/corpus across runs; `fuzz-smoke` (CI) starts from the seeds alone.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz:
+	@scripts/install-deps --fuzz
+	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke:
+	@scripts/install-deps --fuzz
+	fuzz/run.sh --fresh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 install:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,7 @@ static int parse_float(const char *text, float *out) {
     char *end;
     errno = 0;
     double v = strtod(text, &end);
-    if (errno || end == text || *end || !isfinite(v)) return -1;
+    if (errno || end == text || *end || !isfinite(v) || fabs(v) > FLT_MAX) return -1; /* 1e39 is no float */
     *out = (float)v;
     return 0;
 }

@@ -336,7 +336,7 @@ int su_checkpoint_write(const char *path, const su_checkpoint_tensor *tensors, s
     ck_entry *sorted = n_tensors ? malloc(n_tensors * sizeof *sorted) : NULL;
     if (n_tensors && !sorted) { su_fail(err, "%s: out of memory", path); goto done; }
     if (n_tensors) memcpy(sorted, e, n_tensors * sizeof *sorted);
-    qsort(sorted, n_tensors, sizeof *sorted, entry_cmp);
+    if (n_tensors) qsort(sorted, n_tensors, sizeof *sorted, entry_cmp); /* qsort(NULL, 0) is undefined */
     uint32_t hcrc = header_crc(sorted, n_tensors, msorted, n_meta);
     free(sorted);
 

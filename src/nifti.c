@@ -20,6 +20,7 @@ _Static_assert(sizeof(nifti_1_header) == SU_NIFTI_HEADER_SIZE, "nifti_1_header i
 
 #define VOX_OFFSET 352 /* header + 4-byte extender, where our files put the data */
 #define IO_CHUNK (1u << 26)
+#define VOXEL_CHUNK ((size_t)1 << 24) /* first buffer for gzip voxel data; doubles as data arrives */
 
 const char *su_nifti_dtype_name(int datatype) {
     switch (datatype) {
@@ -77,8 +78,9 @@ static int zfail(reader *r, su_error *err, const char *what) {
     return su_fail(err, "%s: %s: short read (truncated or corrupt gzip data)", r->path, what);
 }
 
-/* Reads exactly n bytes; anything less is an error (never padded with zeros). */
-static int read_exact(reader *r, void *buf, size_t n, const char *what, su_error *err) {
+/* Reads exactly n bytes; anything less is an error (never padded with zeros). The n bytes are
+ * [at, at + n) of `what`, which is `total` bytes long (for the message). */
+static int read_exact(reader *r, void *buf, size_t n, const char *what, size_t at, size_t total, su_error *err) {
     unsigned char *p = buf;
     size_t done = 0;
     while (done < n) {
@@ -90,7 +92,7 @@ static int read_exact(reader *r, void *buf, size_t n, const char *what, su_error
             gzerror(r->f, &zerr);
             if (zerr != Z_OK) return zfail(r, err, what);
             return su_fail(err, "%s: short read: %s ends after %zu of %zu bytes (truncated file)", r->path,
-                           what, done, n);
+                           what, at + done, total);
         }
         done += (size_t)got;
     }
@@ -197,17 +199,34 @@ static int read_file(const char *path, nifti_1_header *hdr, void **raw, su_error
         size_t off = r.hdr.vox_offset < VOX_OFFSET ? VOX_OFFSET : (size_t)r.hdr.vox_offset;
         size_t skip = off - sizeof r.hdr;
         unsigned char scratch[4096];
-        while (skip > 0) {
-            size_t n = skip < sizeof scratch ? skip : sizeof scratch;
-            if (read_exact(&r, scratch, n, "header extension", err)) goto done;
-            skip -= n;
+        for (size_t at = 0; at < skip;) {
+            size_t n = skip - at < sizeof scratch ? skip - at : sizeof scratch;
+            if (read_exact(&r, scratch, n, "header extension", at, skip, err)) goto done;
+            at += n;
         }
-        data = malloc(nbytes ? nbytes : 1);
+        /* The header alone must not decide how much memory a file gets (a 400-byte file may claim
+         * 2 GiB): a plain file is checked against its size first, and a gzip stream's buffer grows
+         * with the data that actually arrives. */
+        if (gzdirect(r.f) && (uint64_t)st.st_size < (uint64_t)off + nbytes) {
+            su_fail(err, "%s: short read: voxel data ends after %zu of %zu bytes (truncated file)", path,
+                    (uint64_t)st.st_size > off ? (size_t)st.st_size - off : 0, nbytes);
+            goto done;
+        }
+        size_t cap = gzdirect(r.f) || nbytes < VOXEL_CHUNK ? nbytes : VOXEL_CHUNK;
+        data = malloc(cap ? cap : 1);
+        for (size_t at = 0; data;) {
+            if (read_exact(&r, data + at, cap - at, "voxel data", at, nbytes, err)) goto done;
+            at = cap;
+            if (at == nbytes) break;
+            cap = nbytes - cap < cap ? nbytes : 2 * cap;
+            unsigned char *grown = realloc(data, cap);
+            if (!grown) free(data);
+            data = grown;
+        }
         if (!data) {
             su_fail(err, "%s: out of memory for %zu bytes of voxel data", path, nbytes);
             goto done;
         }
-        if (read_exact(&r, data, nbytes, "voxel data", err)) goto done;
         /* drain to the end so zlib verifies the stream's length and CRC */
         for (;;) {
             got = gzread(r.f, scratch, sizeof scratch);
