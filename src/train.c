@@ -2,6 +2,7 @@
 #include "spikeunet/train.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -177,6 +178,24 @@ done:
 }
 
 /* ---- files of the run ------------------------------------------------------------------------- */
+
+/* A run killed while writing (SIGKILL, power loss) leaves its temporary file behind; the files
+ * themselves are whole (written under a temporary name, renamed into place), so the leftovers go. */
+static void remove_stale_temporaries(const char *run_dir) {
+    static const char *const prefixes[] = {"last.safetensors.tmp", "best.safetensors.tmp", "log.csv.tmp",
+                                           "split.json.tmp"};
+    DIR *d = opendir(run_dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+            if (!strncmp(e->d_name, prefixes[i], strlen(prefixes[i]))) {
+                char path[4400];
+                snprintf(path, sizeof path, "%s/%s", run_dir, e->d_name);
+                unlink(path);
+            }
+    closedir(d);
+}
 
 static int write_text_atomic(const char *path, const char *text, su_error *err) {
     char tmp[4200];
@@ -478,8 +497,10 @@ static int train_loop(run *r, su_progress_fn progress, void *ctx, volatile sig_a
                 r->since_best++;
             }
         }
+        /* the log row first: killed before the checkpoint, the resumed run redoes this epoch and rewrites
+         * its row (log_truncate); the other order could lose a row for good */
         if (e.best && save(r, "best.safetensors", 0, err)) return -1;
-        if (save(r, "last.safetensors", 1, err) || log_append(r, &e, err)) return -1;
+        if (log_append(r, &e, err) || save(r, "last.safetensors", 1, err)) return -1;
         if (progress) {
             su_train_progress p = {SU_PROGRESS_EPOCH, epoch, r->o.epochs, steps, steps, e.train_loss, 0, 0, &e, NULL};
             progress(ctx, &p);
@@ -567,6 +588,7 @@ int su_train(const su_train_options *o, int force, su_progress_fn progress, void
     } else if (mkdir(o->run_dir, 0755)) {
         return su_fail(err, "%s: cannot create the run folder: %s", o->run_dir, strerror(errno));
     }
+    remove_stale_temporaries(r.run_dir);
     if (su_acdc_scan(&r.ds, r.data_dir, err)) goto done;
     if ((o->split_by_volume ? su_split_by_volume : su_split_by_patient)(&r.split, &r.ds, o->val_fraction, o->seed, err) ||
         su_split_format(&r.split_json, &r.split, &r.ds, err))
@@ -594,6 +616,7 @@ int su_train_resume(const char *run_dir, const su_resume_options *ov, su_progres
     snprintf(r.run_dir, sizeof r.run_dir, "%s", run_dir);
     char path[4200];
     path_join(path, sizeof path, run_dir, "last.safetensors");
+    remove_stale_temporaries(run_dir);
     su_checkpoint ck;
     if (su_checkpoint_read(&ck, path, err)) return -1;
     int rc = -1;

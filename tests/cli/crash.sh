@@ -10,7 +10,7 @@ trap 'rm -rf "$T"' EXIT
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-EPOCHS=4
+EPOCHS=6
 ARGS="--data data/acdc-sample --model unet --base 2 --depth 2 --grid 8x32x32 --spacing 8 --max-train 4 --threads 2 --quiet --seed 7"
 
 # the uninterrupted run (timed: the kills land at random points of a run that long)
@@ -26,7 +26,15 @@ kills=0 checked=0
 pid=$!
 while :; do
   seed=$(( (seed * 1103515245 + 12345) % 2147483648 ))
-  wait_ms=$(( run_ms * 15 / 100 + seed % (run_ms * 45 / 100 + 1) ))   # 15-60 % of a whole run
+  if [ $kills -eq 0 ]; then
+    # the first kill lands after the first checkpoint (so a resume is always exercised), at a random
+    # point of the next epoch
+    n=0
+    while [ ! -e "$T/run/last.safetensors" ] && [ $n -lt 3000 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.01; n=$((n + 1)); done
+    wait_ms=$(( seed % (run_ms / EPOCHS + 1) ))
+  else
+    wait_ms=$(( run_ms * 15 / 100 + seed % (run_ms * 45 / 100 + 1) ))   # 15-60 % of a whole run
+  fi
   sleep "$(printf '%d.%03d' $((wait_ms / 1000)) $((wait_ms % 1000)))"
   if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; break; fi
   kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
@@ -36,8 +44,8 @@ while :; do
     "$BIN" checkpoint "$T/run/last.safetensors" --metadata >"$T/info" 2>&1 && ok || bad "checkpoint invalid after kill $kills: $(cat "$T/info")"
     done_ep=$(sed -n 's/.*"epochs_done":\([0-9]*\).*/\1/p' "$T/info")
     logged=$(( $(wc -l <"$T/run/log.csv") - 1 ))
-    # every logged epoch is in the checkpoint: at most the epoch in progress was lost
-    [ "${done_ep:-0}" -ge "$logged" ] && ok || bad "kill $kills: checkpoint at epoch ${done_ep:-?} but $logged epochs logged"
+    # at most the epoch in progress was lost (its log row may already be written; resuming rewrites it)
+    [ $(( ${done_ep:-0} + 1 )) -ge "$logged" ] && ok || bad "kill $kills: checkpoint at epoch ${done_ep:-?} but $logged epochs logged"
     "$BIN" train --resume "$T/run" --threads 2 --quiet >/dev/null 2>&1 &
   else
     rm -rf "$T/run"
