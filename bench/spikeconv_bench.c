@@ -3,10 +3,14 @@
  * at several firing rates of random (independent) spikes. Dense and spike runs alternate and each figure
  * is the median of --reps runs, since the machine is shared. Prints a Markdown table (docs/SPIKECONV.md).
  *
- *   spikeconv_bench [--reps 7] [--rates 0.05,0.1,0.2,0.4] [--layer i] [--isa auto|avx512|avx2|baseline]
+ *   spikeconv_bench [--reps 7] [--rates 0.05,0.1,0.2,0.3,0.4,0.5] [--layer i] [--isa auto|avx512|avx2|baseline]
+ *
+ * Rates must increase. The closing table gives, per layer, the firing rate where spike and dense CPU
+ * times meet.
  *
  * Forward: dense = su_conv_forward; spike = su_spikeconv_load (float spikes -> bit mask, once per
- * forward pass, reused by the backward) + su_spikeconv_forward, reported separately and summed.
+ * forward pass, reused by the backward) + su_spikeconv_forward, reported separately; the speedup counts
+ * both. load u8: the same packing from byte spikes, for comparison.
  * Weight gradient: dense = su_conv_backward of a plan without input gradient; spike =
  * su_spikeconv_backward_weights. Each row is printed twice: wall-clock and process CPU time (see now()). */
 #include <omp.h>
@@ -57,10 +61,27 @@ static double urand(void) {
 
 #define REPS_MAX 64
 
+/* Firing rate where the spike time (linear between the two measured rates around it) meets the dense
+ * time; -1: spike slower already at the lowest rate; 2: still faster at the highest. */
+static double crossover(const double *rate, const double *spike, const double *dense, int n) {
+    if (spike[0] >= dense[0]) return -1;
+    for (int i = 0; i + 1 < n; i++)
+        if (spike[i + 1] >= dense[i + 1]) {
+            double d = 0.5 * (dense[i] + dense[i + 1]), a = (d - spike[i]) / (spike[i + 1] - spike[i]);
+            return rate[i] + a * (rate[i + 1] - rate[i]);
+        }
+    return 2;
+}
+static void print_crossover(double x, double last) {
+    if (x < 0) printf(" below %.0f%% |", 0.0);
+    else if (x > 1) printf(" above %.0f%% |", 100 * last);
+    else printf(" %.0f%% |", 100 * x);
+}
+
 int main(int argc, char **argv) {
     int reps = 7, only = -1;
-    double rates[16] = {0.05, 0.10, 0.20, 0.40};
-    int nrates = 4;
+    double rates[16] = {0.05, 0.10, 0.20, 0.30, 0.40, 0.50};
+    int nrates = 6;
     su_spikeconv_isa isa = SU_SPIKECONV_ISA_AUTO;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
@@ -89,8 +110,12 @@ int main(int argc, char **argv) {
         return 1;
     }
     printf("threads %d, median of %d runs, N = %d, times in ms\n\n", omp_get_max_threads(), reps, N);
-    printf("| layer | rate | time | dense fwd | load | spike fwd | fwd speedup | dense wgrad | spike wgrad | wgrad speedup |\n");
-    printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    /* per layer, from the CPU-time medians: crossover rates, plan bytes */
+    double xf[NLAYERS], xw[NLAYERS];
+    size_t plan_bytes[NLAYERS];
+    printf("| layer | rate | time | dense fwd | load f32 | load u8 | spike fwd | fwd speedup | dense wgrad | "
+           "spike wgrad | wgrad speedup |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (int li = 0; li < NLAYERS; li++) {
         if (only >= 0 && li != only) continue;
         const layer L = layers[li];
@@ -98,9 +123,10 @@ int main(int argc, char **argv) {
         float *spk = malloc(sizeof(float) * NS * L.Cin), *out = malloc(sizeof(float) * NS * L.Cout);
         float *dout = malloc(sizeof(float) * NS * L.Cout), *w = malloc(sizeof(float) * nw);
         float *dw = calloc(nw, sizeof(float));
+        uint8_t *spk8 = malloc((size_t)NS * L.Cin);
         su_conv_plan *dense = NULL;
         su_spikeconv *sc = NULL;
-        if (!spk || !out || !dout || !w || !dw ||
+        if (!spk || !spk8 || !out || !dout || !w || !dw ||
             su_conv_plan_create(&dense, eng, SU_CONV3, N, L.D, L.H, L.W, L.Cin, L.Cout, 0, 1, 0, &err) ||
             su_spikeconv_create(&sc, 3, N, L.D, L.H, L.W, L.Cin, L.Cout, &err) || su_spikeconv_set_isa(sc, isa, &err)) {
             fprintf(stderr, "layer %d: %s\n", li, err.msg);
@@ -113,10 +139,12 @@ int main(int argc, char **argv) {
             return 1;
         }
         su_spikeconv_set_weights(sc, w);
+        plan_bytes[li] = su_spikeconv_bytes(sc);
+        double cf_s[16], cf_d[16], cw_s[16], cw_d[16];
         for (int ri = 0; ri < nrates; ri++) {
-            for (long i = 0; i < NS * L.Cin; i++) spk[i] = urand() < rates[ri] ? 1.0f : 0.0f;
-            /* [wall, cpu][rep] of: dense fwd, load, spike fwd, dense wgrad, spike wgrad */
-            double tm[2][5][REPS_MAX];
+            for (long i = 0; i < NS * L.Cin; i++) spk8[i] = urand() < rates[ri], spk[i] = spk8[i];
+            /* [wall, cpu][rep] of: dense fwd, load, spike fwd, dense wgrad, spike wgrad, load u8 */
+            double tm[2][6][REPS_MAX];
             for (int r = -1; r < reps; r++) { /* r = -1: warm-up */
                 stamp t0 = now();
                 if (su_conv_forward(dense, out, spk, NULL, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
@@ -129,9 +157,11 @@ int main(int argc, char **argv) {
                 stamp t4 = now();
                 su_spikeconv_backward_weights(sc, dw, dout);
                 stamp t5 = now();
+                su_spikeconv_load_u8(sc, spk8, L.Cin);
+                stamp t6 = now();
                 if (r >= 0) {
-                    stamp t[6] = {t0, t1, t2, t3, t4, t5};
-                    for (int q = 0; q < 5; q++) {
+                    stamp t[7] = {t0, t1, t2, t3, t4, t5, t6};
+                    for (int q = 0; q < 6; q++) {
                         tm[0][q][r] = 1e3 * (t[q + 1].wall - t[q].wall);
                         tm[1][q][r] = 1e3 * (t[q + 1].cpu - t[q].cpu);
                     }
@@ -139,16 +169,27 @@ int main(int argc, char **argv) {
             }
             for (int c = 0; c < 2; c++) {
                 double df = median(tm[c][0], reps), l = median(tm[c][1], reps), sf = median(tm[c][2], reps);
-                double dwm = median(tm[c][3], reps), sw = median(tm[c][4], reps);
-                printf("| %dx%dx%d %d->%d | %.0f%% | %s | %.2f | %.2f | %.2f | %.2fx | %.2f | %.2f | %.2fx |\n", L.D, L.H,
-                       L.W, L.Cin, L.Cout, 100 * rates[ri], c ? "cpu" : "wall", df, l, sf, df / (l + sf), dwm, sw,
-                       dwm / sw);
+                double dwm = median(tm[c][3], reps), sw = median(tm[c][4], reps), l8 = median(tm[c][5], reps);
+                if (c) cf_s[ri] = l + sf, cf_d[ri] = df, cw_s[ri] = sw, cw_d[ri] = dwm;
+                printf("| %dx%dx%d %d->%d | %.0f%% | %s | %.1f | %.1f | %.1f | %.1f | %.2fx | %.1f | %.1f | %.2fx |\n",
+                       L.D, L.H, L.W, L.Cin, L.Cout, 100 * rates[ri], c ? "cpu" : "wall", df, l, l8, sf, df / (l + sf),
+                       dwm, sw, dwm / sw);
             }
             fflush(stdout);
         }
+        xf[li] = crossover(rates, cf_s, cf_d, nrates);
+        xw[li] = crossover(rates, cw_s, cw_d, nrates);
         su_conv_plan_destroy(dense);
         su_spikeconv_destroy(sc);
-        free(spk), free(out), free(dout), free(w), free(dw);
+        free(spk), free(spk8), free(out), free(dout), free(w), free(dw);
+    }
+    printf("\n| layer | crossover fwd (incl. load) | crossover wgrad | plan MiB |\n|---|---|---|---|\n");
+    for (int li = 0; li < NLAYERS; li++) {
+        if (only >= 0 && li != only) continue;
+        printf("| %dx%dx%d %d->%d |", layers[li].D, layers[li].H, layers[li].W, layers[li].Cin, layers[li].Cout);
+        print_crossover(xf[li], rates[nrates - 1]);
+        print_crossover(xw[li], rates[nrates - 1]);
+        printf(" %.1f |\n", plan_bytes[li] / 1048576.0);
     }
     su_engine_destroy(eng);
     return 0;

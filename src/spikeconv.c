@@ -6,16 +6,19 @@
  * has a halo of zero voxels (padding 1), so the 27 neighbours of any voxel are read without border tests.
  * Weights are kept as rows wt[k][ci][0..Cp): one spike adds one contiguous row to the outputs held in
  * registers (forward), and one dout row is added to one row of a per-thread gradient partial (weight
- * gradient). When the rows of all 27 offsets would not stay in L2 (wide layers) the offsets are taken in
- * blocks, each block over a chunk of voxels. Measurements: docs/SPIKECONV.md. */
+ * gradient). When the rows of all 27 offsets would not stay near L1 (wider layers) the offsets are taken
+ * in blocks, each block over a chunk of voxels. Narrow layers use byte tables instead, and the weight
+ * gradient of most layers gathers dout rows per input channel (see spikeconv.h, su_spikeconv_method). Measurements: docs/SPIKECONV.md. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "spikeconv_impl.h"
 
-/* Weight rows of one pass (offsets x Cin x Cp floats) are kept under this many bytes. */
-#define SK_L2_BUDGET (384 * 1024)
+/* Weight rows of one pass (offsets x Cin x Cp floats) are kept under this many bytes (at least one
+ * offset): the rows' loads, not the adds, bound the forward, and measured 32 -> 32 .. 128 -> 128 layers
+ * ran 10-25 % faster with 64 KiB passes than with 384 KiB ones, despite rereading the outputs per pass. */
+#define SK_L2_BUDGET (64 * 1024)
 /* Voxels per forward work item, and per interleaved weight-gradient item. */
 #define SK_CHUNK_VOXELS 128
 /* Byte tables are built for layers of at most 16 input channels (two lookups per offset) whose table
@@ -198,13 +201,15 @@ void su_spikeconv_destroy(su_spikeconv *p) {
 
 size_t su_spikeconv_bytes(const su_spikeconv *p) { return p ? p->bytes : 0; }
 
-void su_spikeconv_set_weights(su_spikeconv *p, const float *w) {
+void su_spikeconv_set_weights(su_spikeconv *p, const float *w) { su_spikeconv_set_weights_slice(p, w, p->Cin, 0); }
+
+void su_spikeconv_set_weights_slice(su_spikeconv *p, const float *w, int w_cin, int ci0) {
     const int Cin = p->Cin, Cout = p->Cout, Cp = p->Cp, K3 = p->K3;
 #pragma omp parallel for schedule(static)
     for (int kk = 0; kk < K3; kk++)
         for (int ci = 0; ci < Cin; ci++) {
             float *row = p->wt + ((size_t)kk * Cin + ci) * Cp;
-            for (int co = 0; co < Cout; co++) row[co] = w[((size_t)co * Cin + ci) * K3 + kk];
+            for (int co = 0; co < Cout; co++) row[co] = w[((size_t)co * w_cin + ci0 + ci) * K3 + kk];
         }
     if (p->table) {
         const long nt = (long)K3 * p->MB;
@@ -298,7 +303,15 @@ void su_spikeconv_forward(su_spikeconv *p, float *out, const float *bias, int ac
     }
 }
 
+double su_spikeconv_rate(const su_spikeconv *p) {
+    return (double)p->spikes / ((double)rows(p) * p->W * p->Cin);
+}
+
 void su_spikeconv_backward_weights(su_spikeconv *p, float *dw, const float *dout) {
+    su_spikeconv_backward_weights_slice(p, dw, p->Cin, 0, dout);
+}
+
+void su_spikeconv_backward_weights_slice(su_spikeconv *p, float *dw, int w_cin, int ci0, const float *dout) {
     const su_spikeconv_method m = wgrad_method(p);
     const int table = m == SU_SPIKECONV_TABLE, gather = m == SU_SPIKECONV_GATHER, K3 = p->K3, Cin = p->Cin, Cout = p->Cout,
               Cp = p->Cp;
@@ -341,7 +354,7 @@ void su_spikeconv_backward_weights(su_spikeconv *p, float *dw, const float *dout
                     for (int co = 0; co < Cout; co++) s[co] += src[wsz * u + co];
             }
             for (int co = 0; co < Cout; co++) {
-                float *d = dw + ((size_t)co * Cin + ci) * K3;
+                float *d = dw + ((size_t)co * w_cin + ci0 + ci) * K3;
                 for (int kk = 0; kk < K3; kk++) d[kk] += rowbuf[(size_t)kk * Cp + co];
             }
         }

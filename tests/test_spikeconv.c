@@ -175,6 +175,55 @@ static void check_hand(void) {
     su_spikeconv_destroy(p);
 }
 
+/* The spike half of a decoder convolution: weights and weight gradient as input channels [ci0, ci0 + C)
+ * of a wider tensor; the other channels' gradient is left alone. */
+static void check_slice(void) {
+    const int N = 2, D = 3, H = 4, W = 5, C = 16, Ctot = 40, ci0 = 8, Cout = 32;
+    const long NS = (long)N * D * H * W, nfull = (long)Cout * Ctot * 27, nw = (long)Cout * C * 27;
+    float *wfull = malloc(sizeof(float) * nfull), *w = malloc(sizeof(float) * nw);
+    float *dwfull = malloc(sizeof(float) * nfull), *dwref = malloc(sizeof(float) * nw);
+    float *in = malloc(sizeof(float) * NS * C), *dout = malloc(sizeof(float) * NS * Cout);
+    float *out = malloc(sizeof(float) * NS * Cout), *ref = malloc(sizeof(float) * NS * Cout);
+    fill_dyadic(wfull, nfull, 16, 32.0f);
+    fill_dyadic(dwfull, nfull, 16, 16.0f);
+    fill_dyadic(dout, NS * Cout, 16, 16.0f);
+    long spikes = 0;
+    for (long i = 0; i < NS * C; i++) spikes += (in[i] = urand() < 0.3 ? 1.0f : 0.0f) != 0;
+    for (int co = 0; co < Cout; co++)
+        for (int ci = 0; ci < C; ci++)
+            for (int k = 0; k < 27; k++) w[((long)co * C + ci) * 27 + k] = wfull[((long)co * Ctot + ci0 + ci) * 27 + k];
+    memset(dwref, 0, sizeof(float) * nw);
+    su_conv3d_forward_ref(ref, in, w, NULL, N, D, H, W, C, Cout, 3);
+    su_conv3d_backward_ref(NULL, dwref, NULL, dout, in, w, N, D, H, W, C, Cout, 3);
+    su_error err = {{0}};
+    su_spikeconv *p = NULL;
+    CHECK_OK(su_spikeconv_create(&p, 3, N, D, H, W, C, Cout, &err), &err);
+    if (p) {
+        su_spikeconv_set_weights_slice(p, wfull, Ctot, ci0);
+        su_spikeconv_load(p, in, C);
+        CHECK_NEAR(su_spikeconv_rate(p), (double)spikes / (NS * C), 1e-12, "firing rate");
+        su_spikeconv_forward(p, out, NULL, 0);
+        double worst;
+        CHECK(count_diff(out, ref, NS * Cout, 0, &worst) == 0, "slice forward (worst %g)", worst);
+        float *before = malloc(sizeof(float) * nfull);
+        memcpy(before, dwfull, sizeof(float) * nfull);
+        su_spikeconv_backward_weights_slice(p, dwfull, Ctot, ci0, dout);
+        long bad = 0;
+        for (int co = 0; co < Cout; co++)
+            for (int ci = 0; ci < Ctot; ci++)
+                for (int k = 0; k < 27; k++) {
+                    long i = ((long)co * Ctot + ci) * 27 + k;
+                    float want = before[i];
+                    if (ci >= ci0 && ci < ci0 + C) want += dwref[((long)co * C + ci - ci0) * 27 + k];
+                    bad += dwfull[i] != want;
+                }
+        CHECK(bad == 0, "slice weight gradient: %ld entries differ", bad);
+        free(before);
+        su_spikeconv_destroy(p);
+    }
+    free(wfull), free(w), free(dwfull), free(dwref), free(in), free(dout), free(out), free(ref);
+}
+
 int main(void) {
     su_error err = {{0}};
     su_spikeconv *p = NULL;
@@ -186,6 +235,7 @@ int main(void) {
     CHECK(su_spikeconv_get_isa(p) == SU_SPIKECONV_ISA_BASELINE, "isa forced");
     su_spikeconv_destroy(p);
     check_hand();
+    check_slice();
 
     const double rates[] = {0.0, 0.01, 0.2, 1.0};
     const shape shapes[] = {

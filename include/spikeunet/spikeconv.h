@@ -66,8 +66,12 @@ typedef enum {
 } su_spikeconv_method;
 int su_spikeconv_set_method(su_spikeconv *plan, su_spikeconv_method method, su_error *err);
 
-/* Reorders PyTorch-layout weights w[Cout][Cin][k][k][k] into rows w[k][ci][0..Cout). */
+/* Reorders PyTorch-layout weights w[Cout][Cin][k][k][k] into rows w[k][ci][0..Cout) (and the byte tables);
+ * call after every weight update. */
 void su_spikeconv_set_weights(su_spikeconv *plan, const float *w);
+/* The same from input channels [ci0, ci0 + Cin) of a wider weight tensor w[Cout][w_cin][k][k][k] (the
+ * spike half of a decoder convolution whose input is a concatenation). */
+void su_spikeconv_set_weights_slice(su_spikeconv *plan, const float *w, int w_cin, int ci0);
 
 /* Packs the input spikes (N, D, H, W, Cin) with leading dimension lds >= Cin (a channel slice of a wider
  * tensor is fine); nonzero = spike. Returns the number of spikes (firing rate = count / (N*S*Cin)). */
@@ -81,6 +85,12 @@ void su_spikeconv_forward(su_spikeconv *plan, float *out, const float *bias, int
 /* dw[Cout][Cin][k][k][k] += weight gradient, given dout (N, D, H, W, Cout), dense. The bias gradient
  * (a plain sum of dout) is not computed here. */
 void su_spikeconv_backward_weights(su_spikeconv *plan, float *dw, const float *dout);
+/* The same into input channels [ci0, ci0 + Cin) of a wider gradient dw[Cout][w_cin][k][k][k]. */
+void su_spikeconv_backward_weights_slice(su_spikeconv *plan, float *dw, int w_cin, int ci0, const float *dout);
+
+/* Firing rate of the loaded spikes (count / (N*S*Cin)). Above the crossover rate measured for the layer
+ * (docs/SPIKECONV.md: about 30-40 %) the dense convolution is as fast or faster. */
+double su_spikeconv_rate(const su_spikeconv *plan);
 
 #ifdef __cplusplus
 }
