@@ -101,7 +101,8 @@ static size_t list_len(const su_spikeconv *p) { return (size_t)p->K3 * p->Cin + 
 int su_spikeconv_create(su_spikeconv **out, int k, int N, int D, int H, int W, int Cin, int Cout, su_error *err) {
     *out = NULL;
     if (k != 1 && k != 3) return su_fail(err, "spike convolution: kernel size %d (expected 1 or 3)", k);
-    if (N < 1 || D < 1 || H < 1 || W < 1 || Cin < 1 || Cout < 1 || Cin > 4096 || Cout > 65536)
+    if (N < 1 || D < 1 || H < 1 || W < 1 || Cin < 1 || Cout < 1 || Cin > 4096 || Cout > 65536 ||
+        (long)N * D * H * W > INT32_MAX)
         return su_fail(err, "spike convolution: bad sizes N=%d D=%d H=%d W=%d Cin=%d Cout=%d", N, D, H, W, Cin,
                        Cout);
     su_spikeconv *p = calloc(1, sizeof *p);

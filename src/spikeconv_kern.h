@@ -1,5 +1,6 @@
 /* The spike convolution kernels, written once and compiled per instruction set: the including file sets
- * the target (#pragma GCC target) and SK_SFX, the name suffix. Vectors are GCC vector extensions of 16
+ * the target of every function (#pragma GCC target, or clang's attribute push), SK_SFX (the name suffix)
+ * and SK_AVX512 or SK_AVX2 (which intrinsics the target allows). Vectors are GCC vector extensions of 16
  * floats (one zmm, two ymm or four xmm), so the same source serves every target.
  * Rows: r = (n*D + d)*H + h, W voxels each. See src/spikeconv.c for the plan and the data layouts. */
 #include <string.h>
@@ -30,10 +31,10 @@ SK_INLINE int sk_pack_voxel_f32(uint8_t *dst, const float *x, int Cin) {
     for (int j = 0; j < nw; j++) {
         uint64_t b = 0;
         int c0 = 64 * j, n = Cin - c0 < 64 ? Cin - c0 : 64, c = 0;
-#if defined(__AVX512F__)
+#if defined(SK_AVX512)
         for (; c + 16 <= n; c += 16)
             b |= (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(x + c0 + c), _mm512_setzero_ps(), _CMP_NEQ_UQ) << c;
-#elif defined(__AVX2__)
+#elif defined(SK_AVX2)
         for (; c + 8 <= n; c += 8)
             b |= (uint64_t)(unsigned)_mm256_movemask_ps(
                      _mm256_cmp_ps(_mm256_loadu_ps(x + c0 + c), _mm256_setzero_ps(), _CMP_NEQ_UQ)) << c;
@@ -52,11 +53,11 @@ SK_INLINE int sk_pack_voxel_u8(uint8_t *dst, const uint8_t *x, int Cin) {
     for (int j = 0; j < nw; j++) {
         uint64_t b = 0;
         int c0 = 64 * j, n = Cin - c0 < 64 ? Cin - c0 : 64, c = 0;
-#if defined(__AVX512BW__)
+#if defined(SK_AVX512)
         for (; c + 16 <= n; c += 16)
             b |= (uint64_t)_mm_test_epi8_mask(_mm_loadu_si128((const __m128i *)(x + c0 + c)),
                                               _mm_set1_epi8(-1)) << c;
-#elif defined(__AVX2__)
+#elif defined(SK_AVX2)
         for (; c + 16 <= n; c += 16)
             b |= (uint64_t)(unsigned)(~_mm_movemask_epi8(_mm_cmpeq_epi8(
                      _mm_loadu_si128((const __m128i *)(x + c0 + c)), _mm_setzero_si128())) & 0xffff) << c;
@@ -107,9 +108,9 @@ long SK_NAME(sk_pack_u8)(const su_spikeconv *p, const uint8_t *x, int lds, long 
 SK_INLINE int sk_build_list(const su_spikeconv *p, long vox, int k0, int k1, int32_t *list) {
     const int Cin = p->Cin, MB = p->MB, NW = p->NW;
     int n = 0;
-#if defined(__AVX512F__)
+#if defined(SK_AVX512)
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-#elif defined(__AVX2__)
+#elif defined(SK_AVX2)
     const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
 #endif
     for (int kk = k0; kk < k1; kk++) {
@@ -118,14 +119,14 @@ SK_INLINE int sk_build_list(const su_spikeconv *p, long vox, int k0, int k1, int
             uint64_t bits = sk_load64(m + 8 * wd);
             int cn = Cin - 64 * wd < 64 ? Cin - 64 * wd : 64, base = kk * Cin + 64 * wd;
             if (wd == NW - 1) bits &= p->last;
-#if defined(__AVX512F__)
+#if defined(SK_AVX512)
             for (int q = 0; q < cn; q += 16) {
                 __mmask16 mq = (__mmask16)(bits >> q);
                 __m512i idx = _mm512_maskz_compress_epi32(mq, _mm512_add_epi32(iota, _mm512_set1_epi32(base + q)));
                 _mm512_storeu_si512((void *)(list + n), idx);
                 n += __builtin_popcount((unsigned)mq);
             }
-#elif defined(__AVX2__)
+#elif defined(SK_AVX2)
             for (int q = 0; q < cn; q += 8) {
                 unsigned mb = (unsigned)(bits >> q) & 0xff;
                 /* byte i of sel = index of the i-th set bit: pext of 0..7 under the bytes mb selects */
@@ -382,9 +383,9 @@ void SK_NAME(sk_wgrad)(const su_spikeconv *p, float *part, const float *dout, lo
  * x NV vectors at once (no store per spike); the sums are added to the partial rows once per tile.
  * For k = 3 and Cout a multiple of 16. Spikes on the volume's border, some of whose outputs fall outside,
  * are listed apart with a 27-bit mask of the offsets that stay inside. */
-#if defined(__AVX512F__)
+#if defined(SK_AVX512)
 #define SK_GREGS 27
-#elif defined(__AVX2__)
+#elif defined(SK_AVX2)
 #define SK_GREGS 6
 #else
 #define SK_GREGS 3

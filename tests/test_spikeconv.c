@@ -250,6 +250,7 @@ int main(void) {
         {1, 2, 3, 2, 5, 12, 20},    /* 1x1x1 through the table */
         {3, 1, 4, 9, 10, 256, 16},  /* gathering in several tiles */
         {3, 2, 4, 3, 1, 24, 32},    /* W = 1: every voxel on both x borders */
+        {3, 1, 2, 3, 2, 16, 512},   /* two chunks of 256 outputs, gathering included */
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (size_t j = 0; j < sizeof rates / sizeof rates[0]; j++) check_case(shapes[i], rates[j], i % 2 ? 3 : 0, 1);
