@@ -127,7 +127,7 @@ int main(int argc, char **argv) {
         su_conv_plan *dense = NULL;
         su_spikeconv *sc = NULL;
         if (!spk || !spk8 || !out || !dout || !w || !dw ||
-            su_conv_plan_create(&dense, eng, SU_CONV3, N, L.D, L.H, L.W, L.Cin, L.Cout, 0, 1, 0, &err) ||
+            su_conv_plan_create(&dense, eng, SU_CONV3, N, L.D, L.H, L.W, L.Cin, L.Cout, SU_CONV_TRAIN, &err) ||
             su_spikeconv_create(&sc, 3, N, L.D, L.H, L.W, L.Cin, L.Cout, &err) || su_spikeconv_set_isa(sc, isa, &err)) {
             fprintf(stderr, "layer %d: %s\n", li, err.msg);
             return 1;

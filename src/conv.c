@@ -313,6 +313,7 @@ int su_conv_backward(su_conv_plan *p, float *din, float *dw, float *dbias, const
                                 {DNNL_ARG_DIFF_DST, p->diff_dst}};
         if (run(p, p->bwd_data, 3, a, err)) return -1;
     }
+    if (!dw) return 0;
     if (bind(p->src, in, err) || bind(p->diff_dst, dout, err)) return -1;
     dnnl_exec_arg_t b[5] = {{DNNL_ARG_SRC, p->src}, {DNNL_ARG_DIFF_DST, p->diff_dst},
                             {DNNL_ARG_DIFF_WEIGHTS, p->diff_w}, {DNNL_ARG_DIFF_BIAS, p->diff_b}};

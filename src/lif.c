@@ -66,50 +66,76 @@ long su_lif_forward(uint8_t *spikes, int lds, const float *a, const su_lif_args 
     return total;
 }
 
-/* One neuron (row r, channel c): recompute U(1..T), then walk back through time. */
-static void lif_backward_rows(float *dx, double *sb, double *sth, const float *dspikes, const float *a,
-                              const su_lif_args *p, const su_lif_config *cfg, long r0, long r1) {
+/* Rows [r0, r1) of B*S, in blocks of CB channels: recompute X and U(1..T) for the block (the channel loop
+ * innermost, so it vectorises), then walk back through time. Per-channel sums of dL/dbeta and dL/dtheta
+ * go to sb/sth (indexed by parameter). */
+enum { CB = 64 };
+SU_DISPATCH static void lif_backward_rows(float *dx, double *sb, double *sth, const float *dspikes, const float *a,
+                                          const su_lif_args *p, const su_lif_config *cfg, long r0, long r1,
+                                          float *U /* (T+1) * CB */, float *R /* (T+1) * CB */) {
     const int C = p->C, T = p->T;
     const long BS = p->BS;
-    float U[MAX_T + 1], R[MAX_T + 1];
+    const int reset = cfg->reset, fast = cfg->surrogate == SU_SURROGATE_FAST_SIGMOID;
+    const float slope = cfg->slope, k_atan = (float)M_PI / 2 * cfg->slope, half_alpha = cfg->slope / 2;
     for (long r = r0; r < r1; r++) {
-        for (int c = 0; c < C; c++) {
-            const int pc = p->nparam > 1 ? c : 0;
-            const float beta = p->beta[pc], b = clamp01(beta), th = p->theta[pc];
-            const float scale = p->scale[c], shift = p->shift[c];
-            U[0] = 0;
+        for (int c0 = 0; c0 < C; c0 += CB) {
+            const int nc = C - c0 < CB ? C - c0 : CB;
+            float b[CB], th[CB], scale[CB], shift[CB], dU[CB], dxs[CB], gb[CB], gth[CB];
+            for (int j = 0; j < nc; j++) {
+                const int pc = p->nparam > 1 ? c0 + j : 0;
+                b[j] = clamp01(p->beta[pc]);
+                th[j] = p->theta[pc];
+                scale[j] = p->scale[c0 + j];
+                shift[j] = p->shift[c0 + j];
+                U[j] = 0;
+                dU[j] = dxs[j] = gb[j] = gth[j] = 0;
+            }
             for (int t = 1; t <= T; t++) {
-                const float *ar = a + ((p->shared_input ? 0 : (long)(t - 1) * BS) + r) * C;
-                float x = ar[c] * scale + shift;
-                R[t] = U[t - 1] > th ? 1.0f : 0.0f;
-                if (cfg->reset == SU_RESET_SUBTRACT)
-                    U[t] = b * U[t - 1] + x - th * R[t];
-                else if (cfg->reset == SU_RESET_ZERO)
-                    U[t] = b * ((1.0f - R[t]) * U[t - 1]) + x;
-                else
-                    U[t] = b * U[t - 1] + x;
+                const float *ar = a + ((p->shared_input ? 0 : (long)(t - 1) * BS) + r) * C + c0;
+                float *Ut = U + t * CB, *Up = U + (t - 1) * CB, *Rt = R + t * CB;
+                for (int j = 0; j < nc; j++) {
+                    float x = ar[j] * scale[j] + shift[j];
+                    Rt[j] = Up[j] > th[j] ? 1.0f : 0.0f;
+                    if (reset == SU_RESET_SUBTRACT)
+                        Ut[j] = b[j] * Up[j] + x - th[j] * Rt[j];
+                    else if (reset == SU_RESET_ZERO)
+                        Ut[j] = b[j] * ((1.0f - Rt[j]) * Up[j]) + x;
+                    else
+                        Ut[j] = b[j] * Up[j] + x;
+                }
             }
-            float dU_next = 0, dx_sum = 0;
-            double gb = 0, gth = 0;
             for (int t = T; t >= 1; t--) {
-                long idx = ((long)(t - 1) * BS + r) * C + c;
-                float sg = su_lif_surrogate(U[t] - th, cfg);
-                float gS = dspikes[idx];
-                /* U(t+1) depends on U(t) through the leak only (the reset spike is detached) */
-                float carry = cfg->reset == SU_RESET_ZERO && t < T ? b * (1.0f - R[t + 1]) : b;
-                float dU = gS * sg + (t < T ? dU_next * carry : 0.0f);
-                float decay_in = cfg->reset == SU_RESET_ZERO ? (1.0f - R[t]) * U[t - 1] : U[t - 1];
-                gb += (double)dU * decay_in;
-                gth += -(double)gS * sg - (cfg->reset == SU_RESET_SUBTRACT ? (double)dU * R[t] : 0.0);
-                if (p->shared_input)
-                    dx_sum += dU;
-                else
-                    dx[idx] = dU;
-                dU_next = dU;
+                const long idx = ((long)(t - 1) * BS + r) * C + c0;
+                const float *gS = dspikes + idx, *Ut = U + t * CB, *Up = U + (t - 1) * CB, *Rt = R + t * CB,
+                            *Rn = R + (t < T ? t + 1 : t) * CB;
+                for (int j = 0; j < nc; j++) {
+                    const float xx = Ut[j] - th[j];
+                    float sg;
+                    if (fast) {
+                        float d = slope * fabsf(xx) + 1.0f;
+                        sg = 1.0f / (d * d);
+                    } else {
+                        float kx = k_atan * xx;
+                        sg = half_alpha / (1.0f + kx * kx);
+                    }
+                    /* U(t+1) depends on U(t) through the leak only (the reset spike is detached) */
+                    float carry = t == T ? 0.0f : (reset == SU_RESET_ZERO ? b[j] * (1.0f - Rn[j]) : b[j]);
+                    float d = gS[j] * sg + dU[j] * carry;
+                    float decay_in = reset == SU_RESET_ZERO ? (1.0f - Rt[j]) * Up[j] : Up[j];
+                    gb[j] += d * decay_in;
+                    gth[j] += -gS[j] * sg - (reset == SU_RESET_SUBTRACT ? d * Rt[j] : 0.0f);
+                    dxs[j] += d;
+                    dU[j] = d;
+                }
+                if (!p->shared_input) memcpy(dx + idx, dU, sizeof(float) * nc);
             }
-            if (p->shared_input) dx[r * C + c] = dx_sum;
-            if (beta >= 0 && beta <= 1) sb[pc] += gb;
-            sth[pc] += gth;
+            if (p->shared_input) memcpy(dx + r * C + c0, dxs, sizeof(float) * nc);
+            for (int j = 0; j < nc; j++) {
+                const int pc = p->nparam > 1 ? c0 + j : 0;
+                float beta = p->beta[pc];
+                if (beta >= 0 && beta <= 1) sb[pc] += gb[j];
+                sth[pc] += gth[j];
+            }
         }
     }
 }
@@ -125,7 +151,8 @@ void su_lif_backward(float *dx, float *dbeta, float *dtheta, const float *dspike
         int t = omp_get_thread_num();
         double *sb = scratch + (size_t)2 * np * t, *sth = sb + np;
         memset(sb, 0, sizeof(double) * 2 * np);
-        lif_backward_rows(dx, sb, sth, dspikes, a, p, cfg, p->BS * t / nthreads, p->BS * (t + 1) / nthreads);
+        float U[(MAX_T + 1) * CB], R[(MAX_T + 1) * CB];
+        lif_backward_rows(dx, sb, sth, dspikes, a, p, cfg, p->BS * t / nthreads, p->BS * (t + 1) / nthreads, U, R);
     }
     for (int i = 0; i < np; i++) {
         double gb = 0, gth = 0;

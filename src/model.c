@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "spikeunet/rng.h"
+#include "spikeunet/spikeconv.h"
 
 enum { MAX_TENSORS = 20 * (2 * SU_MAX_DEPTH + 1) + 8 };
 
@@ -16,13 +17,15 @@ typedef struct norm_state {
     float *mean, *rstd, *var_unbiased, *scale, *shift;
 } norm_state;
 
-/* A convolution of the graph. Dense inputs run on oneDNN. Inputs that are spikes (one byte each) are
- * widened to floats in a scratch buffer first (the spike kernels of spikeconv.h replace that step where
- * available). When the weights are a slice of a larger tensor (the two halves of a decoder's first
- * convolution, which reads [skip, upsampled]), the op works on contiguous copies and adds its gradient
- * back into the slice. */
+/* A convolution of the graph. Dense inputs run on oneDNN. A 3x3x3 or 1x1x1 convolution fed by spikes
+ * (one byte each) runs its forward pass and weight gradient on the spike kernels (spikeconv.h: sums of
+ * weights over the active inputs, no multiplications) and only its input gradient, which is dense, on
+ * oneDNN; the transposed convolution fed by spikes widens them to floats for oneDNN. When the weights are
+ * a slice of a larger tensor (the two halves of a decoder's first convolution, which reads [skip,
+ * upsampled]), the dense kernels work on contiguous copies and add their gradient back into the slice. */
 typedef struct conv_op {
     su_conv_plan *plan;
+    su_spikeconv *sc;            /* spike kernels (spike-fed 3x3x3 / 1x1x1 layers), else NULL */
     int N, S, Cin, Cout, spikes; /* spikes: the input is uint8 spikes */
     float *w, *dw;               /* this op's weights and gradient in the parameter block */
     int slice_off, slice_cin;    /* slice: first input channel and the full input width (else 0, 0) */
@@ -459,7 +462,9 @@ static void name_lifs(su_model *m) {
 
 static void op_destroy(conv_op *op) {
     su_conv_plan_destroy(op->plan);
+    su_spikeconv_destroy(op->sc);
     op->plan = NULL;
+    op->sc = NULL;
 }
 
 static void free_plan(su_model *m) {
@@ -487,6 +492,9 @@ static int op_create(su_model *m, conv_op *op, su_conv_kind kind, int N, int D, 
     op->N = N, op->S = D * H * W, op->Cin = Cin, op->Cout = Cout, op->spikes = spikes;
     op->w = w, op->dw = dw, op->slice_off = slice_off, op->slice_cin = slice_cin;
     if (m->training) flags |= SU_CONV_TRAIN;
+    if (spikes && kind != SU_UPCONV &&
+        su_spikeconv_create(&op->sc, kind == SU_CONV3 ? 3 : 1, N, D, H, W, Cin, Cout, err))
+        return -1;
     return su_conv_plan_create(&op->plan, m->eng, kind, N, D, H, W, Cin, Cout, flags, err);
 }
 
@@ -575,6 +583,12 @@ size_t su_model_estimate_bytes(const su_model_config *cfg, int B, int D, int H, 
 
 static int op_set_weights(conv_op *op, su_error *err) {
     const float *w = op->w;
+    if (op->sc) {
+        if (op->slice_cin)
+            su_spikeconv_set_weights_slice(op->sc, op->w, op->slice_cin, op->slice_off);
+        else
+            su_spikeconv_set_weights(op->sc, op->w);
+    }
     if (op->slice_cin) { /* gather the slice's input channels into a contiguous copy */
         for (int co = 0; co < op->Cout; co++)
             memcpy(op->w_copy + (size_t)co * op->Cin * 27, op->w + ((size_t)co * op->slice_cin + op->slice_off) * 27,
@@ -592,13 +606,26 @@ static const float *op_input(su_model *m, const conv_op *op, const float *in_f, 
 }
 
 static int op_forward(su_model *m, conv_op *op, float *out, const float *in_f, const uint8_t *in_s,
-                      const float *bias, su_error *err) {
+                      const float *bias, int accumulate, su_error *err) {
+    if (op->sc) { /* the spike mask stays in the plan for the weight gradient */
+        su_spikeconv_load_u8(op->sc, in_s, op->Cin);
+        su_spikeconv_forward(op->sc, out, bias, accumulate);
+        return 0;
+    }
     return su_conv_forward(op->plan, out, op_input(m, op, in_f, in_s), bias, err);
 }
 
 /* din (may be NULL) is written; the weight (and bias) gradient accumulates. */
 static int op_backward(su_model *m, conv_op *op, float *din, float *dbias, const float *dout, const float *in_f,
                        const uint8_t *in_s, su_error *err) {
+    if (op->sc) { /* the input gradient on oneDNN, the weight gradient from the saved spike mask */
+        if (su_conv_backward(op->plan, din, NULL, NULL, dout, NULL, err)) return -1;
+        if (op->slice_cin)
+            su_spikeconv_backward_weights_slice(op->sc, op->dw, op->slice_cin, op->slice_off, dout);
+        else
+            su_spikeconv_backward_weights(op->sc, op->dw, dout);
+        return 0;
+    }
     const float *in = op_input(m, op, in_f, in_s);
     if (!op->slice_cin) return su_conv_backward(op->plan, din, op->dw, dbias, dout, in, err);
     const size_t n = (size_t)op->Cout * op->Cin * 27;
@@ -666,15 +693,15 @@ static void act_forward(su_model *m, block_acts *b, int which, const float *a, i
 
 static int block_forward(su_model *m, block_acts *b, int is_dec, int batch_stats, su_error *err) {
     if (is_dec) { /* conv1 over [skip, upsampled] = conv1b(upsampled) + conv1(skip) */
-        if (op_forward(m, &b->c1b, b->a1, b->in_f, NULL, NULL, err) ||
-            op_forward(m, &b->c1, b->a1, b->skip_f, b->in_s, NULL, err))
+        if (op_forward(m, &b->c1b, b->a1, b->in_f, NULL, NULL, 0, err) ||
+            op_forward(m, &b->c1, b->a1, b->skip_f, b->in_s, NULL, 1, err))
             return -1;
-    } else if (op_forward(m, &b->c1, b->a1, b->in_f, b->in_s, NULL, err)) {
+    } else if (op_forward(m, &b->c1, b->a1, b->in_f, b->in_s, NULL, 0, err)) {
         return -1;
     }
     norm_forward(m, &b->bn1, b->a1, (long)b->n1 * b->S, b->C, &b->p->bn1, b->run1, batch_stats);
     act_forward(m, b, 1, b->a1, b->n1);
-    if (op_forward(m, &b->c2, b->a2, b->h1f, b->h1s, NULL, err)) return -1;
+    if (op_forward(m, &b->c2, b->a2, b->h1f, b->h1s, NULL, 0, err)) return -1;
     norm_forward(m, &b->bn2, b->a2, (long)m->N * b->S, b->C, &b->p->bn2, b->run2, batch_stats);
     act_forward(m, b, 2, b->a2, m->N);
     return 0;
@@ -713,7 +740,7 @@ int su_model_forward(su_model *m, const float *input, int batch_stats, const flo
     const block_acts *lo = &m->enc[L];
     for (int k = L - 1; k >= 0; k--) {
         block_acts *b = &m->dec[k];
-        if (op_forward(m, &m->up[k], m->up_f[k], lo->h2f, lo->h2s, m->p.up[k].b, err)) return -1;
+        if (op_forward(m, &m->up[k], m->up_f[k], lo->h2f, lo->h2s, m->p.up[k].b, 0, err)) return -1;
         if (block_forward(m, b, 1, batch_stats, err)) return -1;
         lo = b;
     }
@@ -731,7 +758,7 @@ int su_model_forward(su_model *m, const float *input, int batch_stats, const flo
         }
         x = m->mean_spikes;
     }
-    if (op_forward(m, &m->outc, m->logits, x, NULL, m->p.out.b, err)) return -1;
+    if (op_forward(m, &m->outc, m->logits, x, NULL, m->p.out.b, 0, err)) return -1;
     m->last_batch_stats = batch_stats;
     if (logits) *logits = m->logits;
     return 0;

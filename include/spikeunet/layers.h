@@ -81,7 +81,8 @@ size_t su_conv_plan_bytes(const su_conv_plan *plan);
 /* Reorders the PyTorch-layout weights into the kernels' layout; call after every weight update. */
 int su_conv_set_weights(su_conv_plan *plan, const float *w, su_error *err);
 int su_conv_forward(su_conv_plan *plan, float *out, const float *in, const float *bias, su_error *err);
-/* din (if the plan has one) is written; dw and dbias accumulate (dbias NULL without a bias). */
+/* din (if the plan has one) is written; dw and dbias accumulate (dbias NULL without a bias). dw NULL:
+ * the input gradient only (a spike-fed layer takes its weight gradient from the spike kernels). */
 int su_conv_backward(su_conv_plan *plan, float *din, float *dw, float *dbias, const float *dout,
                      const float *in, su_error *err);
 
