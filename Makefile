@@ -22,6 +22,7 @@ demo: deps all
 test: deps all
 	cd $(BUILD) && ctest --output-on-failure -j 1
 	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory fuzz-smoke
 
 test-fast: all
 	cd $(BUILD) && ctest --output-on-failure -j 1
