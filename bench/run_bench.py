@@ -18,7 +18,9 @@ import datetime
 import json
 import os
 import platform
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -116,6 +118,49 @@ def breakdown(layers, step_s, adam_s, train):
     return ", ".join(f"{n} {v:.3f} s ({100 * v / step_s:.0f} %)" for n, v in parts)
 
 
+PERF_CATEGORIES = [  # (category, test on (dso, symbol)), first match wins
+    ("convolution kernels (oneDNN JIT)", lambda d, s: d.startswith("[JIT]") or d.startswith("jitted")),
+    ("oneDNN, not JIT (reorders, drivers)", lambda d, s: "dnnl" in d),
+    ("OpenMP runtime (barriers, waiting)", lambda d, s: "gomp" in d),
+    ("LIF", lambda d, s: "lif" in s),
+    ("batch norm", lambda d, s: "bn_" in s or "_bn" in s),
+    ("pooling, concatenation, copies", lambda d, s: "pool" in s or "copy_channels" in s or "memcpy" in s
+     or "memmove" in s),
+    ("loss", lambda d, s: "loss" in s or "softmax" in s),
+    ("Adam", lambda d, s: "adam" in s),
+    ("memset / page faults (kernel)", lambda d, s: d.startswith("[kernel") or "memset" in s),
+]
+
+
+def perf_profile(cmd, env, out):
+    """Samples a spikeunet process with perf (user + kernel of this process); returns [(category, %)]
+    of the samples outside the FMA peak probe and the random fill, or None when perf is unusable."""
+    if not shutil.which("perf"):
+        return None
+    data = os.path.join(out, "perf.data")
+    p = subprocess.run(["perf", "record", "-q", "-F", "499", "-o", data, "--"] + cmd, capture_output=True,
+                       text=True, env=env)
+    if p.returncode != 0:
+        return None
+    rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "dso,sym",
+                          "--percent-limit", "0"], capture_output=True, text=True).stdout
+    os.remove(data)
+    cats, total = {}, 0.0
+    for line in rep.splitlines():
+        m = re.match(r"^\s*([\d.]+)%\s+(\S+)\s+\[.\]\s+(.*)$", line)
+        if not m:
+            continue
+        pct, dso, sym = float(m.group(1)), m.group(2), m.group(3).strip()
+        if "fma_" in sym or sym.startswith("fill"):  # the peak probe and the harness's own input
+            continue
+        name = next((c for c, test in PERF_CATEGORIES if test(dso, sym)), "other")
+        cats[name] = cats.get(name, 0.0) + pct
+        total += pct
+    if total <= 0:
+        return None
+    return sorted(((c, 100 * v / total) for c, v in cats.items()), key=lambda x: -x[1])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default="build/spikeunet", help="the spikeunet binary")
@@ -128,6 +173,7 @@ def main():
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--layer-runs", type=int, default=3)
     ap.add_argument("--no-layers", action="store_true", help="skip the per-layer timing")
+    ap.add_argument("--no-perf", action="store_true", help="skip the perf profile of the training steps")
     ap.add_argument("--wait-idle", type=float, default=20, help="max seconds to wait for a quiet machine per run")
     ap.add_argument("--idle-threshold", type=float, default=0.3, help="cores used by others that count as quiet")
     ap.add_argument("--out", default="build/bench", help="folder for results.json and report.md")
@@ -175,6 +221,19 @@ def main():
                   f"others used {others:.2f} cores", flush=True)
 
     # the fastest probe: other processes can only slow one down
+    profiles = {}
+    if not a.no_perf:
+        for label, model, T in (("unet", "unet", 1), ("spiking T=4", "spiking", 4)):
+            cmd = [a.bin, "bench", "--model", model, "--timesteps", str(T), "--mode", "train", "--runs", "3",
+                   "--warmup", "0", "--shape", a.shape, "--base", str(a.base), "--depth", str(a.depth),
+                   "--threads", str(a.threads), "--peak-seconds", "0.01"]
+            prof = perf_profile(cmd, env, a.out)
+            if prof is None:
+                print("  perf is not usable here: no profile")
+                break
+            profiles[label] = prof
+            print(f"  {label:12s} training steps sampled with perf", flush=True)
+
     peak = max(r["peak_gflops"] for (l, m, w), r in results.items() if w == "C")
     blas = next((r.get("blas") for (l, m, w), r in results.items() if w == "torch"), None)
     tv = next((r.get("torch") for (l, m, w), r in results.items() if w == "torch"), "?")
@@ -246,6 +305,10 @@ def main():
         bw = sum(l["flops_bwd"] for l in L) / sum(l["conv_bwd_s"] for l in L) * 1e-9
         notes.append(f"{label}: all convolutions alone: forward {fw:.0f} GFLOP/s ({100 * fw / peak:.0f} %), "
                      f"backward {bw:.0f} GFLOP/s ({100 * bw / peak:.0f} %)")
+
+    for label, prof in profiles.items():
+        notes.append(f"{label} training step, CPU time by perf samples (both threads, waiting included): " +
+                     ", ".join(f"{c} {v:.0f} %" for c, v in prof if v >= 0.5))
 
     def table_text(h, rs):
         w = [max(len(str(x)) for x in col) for col in zip(h, *rs)]

@@ -10,6 +10,14 @@
 #include "spikeunet/nifti.h"
 #include "spikeunet/rng.h"
 
+/* Checkpoint loading (model_io.h) is compiled in where the library has it. */
+#if defined(__has_include)
+#if __has_include("spikeunet/model_io.h")
+#include "spikeunet/model_io.h"
+#define BENCH_HAVE_MODEL_IO 1
+#endif
+#endif
+
 static const cli_command CMD = {
     "bench",
     "time inference and training steps; GFLOP/s against the machine's peak",
@@ -24,7 +32,8 @@ static const cli_command CMD = {
     "inference from training. --mode layers times every convolution alone (with the batch norm and\n"
     "ReLU/LIF after it), to see per-layer throughput and what a step spends outside convolutions.\n"
     "Without --checkpoint the weights are random (seed --seed): a spiking net then fires at other rates\n"
-    "than a trained one; --volume gives a real image (and its _gt labels when present) instead of noise."};
+    "than a trained one. With --checkpoint the network (kind, base, depth, T) is the checkpoint's; --timesteps\n"
+    "may still change T. --volume gives a real image (and its _gt labels when present) instead of noise."};
 
 typedef struct opts {
     const char *model, *shape, *mode, *checkpoint, *volume;
@@ -94,6 +103,18 @@ static int make_input(const opts *o, int B, int D, int H, int W, float *x, uint8
     return 0;
 }
 
+/* The loaded weights into a model of the same network (whose T may differ: no tensor depends on T). */
+static int copy_weights(su_model *dst, const su_model *src, su_error *err) {
+    for (int i = 0; i < su_model_num_tensors(dst); i++) {
+        const su_tensor_info *d = su_model_tensor(dst, i), *s = su_model_find_tensor(src, d->name);
+        if (!s || s->numel != d->numel) return su_fail(err, "bench: the checkpoint has no tensor %s of %ld values",
+                                                       d->name, d->numel);
+        memcpy(d->data, s->data, sizeof(float) * (size_t)d->numel);
+    }
+    su_model_params_changed(dst);
+    return 0;
+}
+
 static void print_stats(const char *what, const su_bench_stats *s, double flops, double peak) {
     if (s->n == 0) return;
     double g = flops / s->median * 1e-9;
@@ -126,17 +147,17 @@ static void print_layers(const su_bench_layer *L, int n, double peak) {
 }
 
 int cmd_bench(int argc, char **argv) {
-    opts o = {"unet", "1x16x128x128", "both", NULL, NULL, 4, 16, 4, 0, 5, 1, 3, 1, 0, 0.2f};
+    opts o = {NULL, "1x16x128x128", "both", NULL, NULL, 0, 0, 0, 0, 5, 1, 3, 1, 0, 0.2f};
     const cli_opt spec[] = {
-        {"--model", OPT_STRING, &o.model, "unet|spiking", "which network"},
-        {"--timesteps", OPT_INT, &o.timesteps, "T", "time steps of the spiking network"},
+        {"--model", OPT_STRING, &o.model, "unet|spiking", "which network (unset: unet, or the checkpoint's)"},
+        {"--timesteps", OPT_INT, &o.timesteps, "T", "time steps of the spiking network (0: 4, or the checkpoint's)"},
         {"--shape", OPT_STRING, &o.shape, "BxDxHxW", "batch and grid of the input (one channel)"},
-        {"--base", OPT_INT, &o.base, "N", "channels at the top level"},
-        {"--depth", OPT_INT, &o.depth, "N", "poolings"},
+        {"--base", OPT_INT, &o.base, "N", "channels at the top level (0: 16, or the checkpoint's)"},
+        {"--depth", OPT_INT, &o.depth, "N", "poolings (0: 4, or the checkpoint's)"},
         {"--threads", OPT_INT, &o.threads, "N", "OpenMP threads (0: OpenMP's default)"},
         {"--runs", OPT_INT, &o.runs, "N", "timed repetitions (>= 1; the median is reported)"},
         {"--warmup", OPT_INT, &o.warmup, "N", "untimed repetitions first"},
-        {"--mode", OPT_STRING, &o.mode, "infer|train|both|layers|all", "what to time (all = both + layers)"},
+        {"--mode", OPT_STRING, &o.mode, "MODE", "infer, train, both, layers (each conv alone) or all"},
         {"--layer-runs", OPT_INT, &o.layer_runs, "N", "timed repetitions per layer in --mode layers"},
         {"--peak-seconds", OPT_FLOAT, &o.peak_seconds, "S", "duration of the FMA peak probe"},
         {"--seed", OPT_INT, &o.seed, "N", "seed of the random weights and input"},
@@ -152,12 +173,7 @@ int cmd_bench(int argc, char **argv) {
         cli_error("bench", "--shape expects BxDxHxW with positive sizes, e.g. 1x16x128x128; got '%s'", o.shape);
         return CLI_USAGE;
     }
-    if (o.depth >= 1 && o.depth <= SU_MAX_DEPTH && (H % (1 << o.depth) || W % (1 << o.depth))) {
-        cli_error("bench", "--shape %s: H and W must be multiples of 2^depth = %d", o.shape, 1 << o.depth);
-        return CLI_USAGE;
-    }
-    const int spiking = !strcmp(o.model, "spiking");
-    if (!spiking && strcmp(o.model, "unet")) {
+    if (o.model && strcmp(o.model, "unet") && strcmp(o.model, "spiking")) {
         cli_error("bench", "--model expects unet or spiking, got '%s'", o.model);
         return CLI_USAGE;
     }
@@ -171,45 +187,73 @@ int cmd_bench(int argc, char **argv) {
         cli_error("bench", "--mode expects infer, train, both, layers or all; got '%s'", o.mode);
         return CLI_USAGE;
     }
-    if (o.runs < 1 || o.warmup < 0 || o.layer_runs < 1 || o.threads < 0) {
-        cli_error("bench", "need --runs >= 1, --layer-runs >= 1, --warmup >= 0 and --threads >= 0");
+    if (o.runs < 1 || o.warmup < 0 || o.layer_runs < 1 || o.threads < 0 || o.timesteps < 0 || o.base < 0 ||
+        o.depth < 0) {
+        cli_error("bench", "need --runs >= 1, --layer-runs >= 1, --warmup >= 0 and --threads, --timesteps, --base, "
+                           "--depth >= 0");
         return CLI_USAGE;
-    }
-    if (o.checkpoint) {
-        cli_error("bench", "--checkpoint: not available yet (checkpoint loading, su_model_load, is not in the "
-                           "library yet); run without it for random-init weights");
-        return CLI_FAIL;
     }
     if (o.threads > 0) omp_set_num_threads(o.threads);
     const int threads = omp_get_max_threads();
-
-    su_model_config cfg;
-    su_model_config_default(&cfg, spiking ? SU_MODEL_SPIKING : SU_MODEL_UNET);
-    cfg.base = o.base, cfg.depth = o.depth;
-    if (spiking) cfg.timesteps = o.timesteps;
     su_error err = {{0}};
+    su_model *loaded = NULL;
+    su_model_config cfg;
+    if (o.checkpoint) {
+#ifdef BENCH_HAVE_MODEL_IO
+        if (su_model_load(&loaded, o.checkpoint, &err)) {
+            cli_error("bench", "%s", err.msg);
+            return CLI_FAIL;
+        }
+        cfg = *su_model_get_config(loaded);
+        const char *kind = cfg.kind == SU_MODEL_SPIKING ? "spiking" : "unet";
+        if ((o.model && strcmp(o.model, kind)) || (o.base && o.base != cfg.base) || (o.depth && o.depth != cfg.depth)) {
+            cli_error("bench", "%s holds a %s network, base %d, depth %d: --model/--base/--depth disagree",
+                      o.checkpoint, kind, cfg.base, cfg.depth);
+            su_model_destroy(loaded);
+            return CLI_USAGE;
+        }
+#else
+        cli_error("bench", "--checkpoint: not available yet (this build's library has no checkpoint loading, "
+                           "su_model_load); run without it for random-init weights");
+        return CLI_FAIL;
+#endif
+    } else {
+        su_model_config_default(&cfg, o.model && !strcmp(o.model, "spiking") ? SU_MODEL_SPIKING : SU_MODEL_UNET);
+        if (o.base) cfg.base = o.base;
+        if (o.depth) cfg.depth = o.depth;
+        if (cfg.kind == SU_MODEL_SPIKING) cfg.timesteps = 4;
+    }
+    if (cfg.kind == SU_MODEL_SPIKING && o.timesteps) cfg.timesteps = o.timesteps;
+    const int spiking = cfg.kind == SU_MODEL_SPIKING;
+    if (cfg.depth >= 1 && cfg.depth <= SU_MAX_DEPTH && (H % (1 << cfg.depth) || W % (1 << cfg.depth))) {
+        cli_error("bench", "--shape %s: H and W must be multiples of 2^depth = %d", o.shape, 1 << cfg.depth);
+        su_model_destroy(loaded);
+        return CLI_USAGE;
+    }
     su_bench_result r;
     memset(&r, 0, sizeof r);
     r.model = spiking ? "spiking" : "unet";
-    r.timesteps = spiking ? o.timesteps : 1;
-    r.B = B, r.D = D, r.H = H, r.W = W, r.base = o.base, r.depth = o.depth, r.threads = threads;
+    r.timesteps = spiking ? cfg.timesteps : 1;
+    r.B = B, r.D = D, r.H = H, r.W = W, r.base = cfg.base, r.depth = cfg.depth, r.threads = threads;
     r.warmup = o.warmup, r.runs = o.runs, r.firing_rate = -1, r.adam_s = -1;
     char weights[64];
     snprintf(weights, sizeof weights, "random-init seed %d", o.seed);
-    r.weights = weights;
+    r.weights = o.checkpoint ? o.checkpoint : weights;
     r.base_rss_mb = su_bench_current_rss_mb();
     if (su_bench_count_flops(&r.flops, &cfg, B, D, H, W, &err)) {
         cli_error("bench", "%s", err.msg);
+        su_model_destroy(loaded);
         return CLI_USAGE;
     }
     if (su_bench_peak_flops(&r.peak, threads, o.peak_seconds, &err)) {
         cli_error("bench", "%s", err.msg);
+        su_model_destroy(loaded);
         return CLI_FAIL;
     }
     if (!o.json) {
         printf("spikeunet bench: %s, base %d, depth %d%s, input %dx1x%dx%dx%d, %d threads\n",
-               spiking ? "Spiking 3D U-Net" : "3D U-Net", o.base, o.depth, "", B, D, H, W, threads);
-        if (spiking) printf("time steps: %d\n", o.timesteps);
+               spiking ? "Spiking 3D U-Net" : "3D U-Net", cfg.base, cfg.depth, "", B, D, H, W, threads);
+        if (spiking) printf("time steps: %d\n", cfg.timesteps);
         printf("peak FP32: %.1f GFLOP/s (%s FMA loop, %d threads, %.2f s)\n", r.peak.gflops, r.peak.isa,
                r.peak.threads, r.peak.seconds);
         fflush(stdout);
@@ -227,13 +271,15 @@ int cmd_bench(int argc, char **argv) {
         goto done;
     }
     if (do_infer || do_train) {
-        if (make_input(&o, B, D, H, W, x, y, &r.input, &err) || su_model_create(&m, &cfg, (uint64_t)o.seed, &err)) {
+        if (make_input(&o, B, D, H, W, x, y, &r.input, &err) || su_model_create(&m, &cfg, (uint64_t)o.seed, &err) ||
+            (loaded && copy_weights(m, loaded, &err))) {
             cli_error("bench", "%s", err.msg);
             goto done;
         }
         if (!o.json) {
-            printf("weights: %s%s; input: %s%s%s\n", weights, spiking ? " (firing rates differ from a trained net)" : "",
-                   r.input, o.volume ? " " : "", o.volume ? o.volume : "");
+            printf("weights: %s%s; input: %s%s%s\n", r.weights,
+                   spiking && !loaded ? " (firing rates differ from a trained net)" : "", r.input, o.volume ? " " : "",
+                   o.volume ? o.volume : "");
             printf("FLOPs counted: convolutions only, 2 x dense MACs; training step = forward + backward-data + "
                    "backward-weights\n\n");
             printf("%-15s %10s %10s %10s %9s %10s %9s\n", "", "median", "min", "max", "GFLOP/s", "% of peak", "GFLOP");
@@ -310,6 +356,7 @@ int cmd_bench(int argc, char **argv) {
     status = CLI_OK;
 done:
     su_model_destroy(m);
+    su_model_destroy(loaded);
     free(ti), free(tt), free(x), free(y), free(layers);
     return status;
 }

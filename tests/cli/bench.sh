@@ -49,7 +49,7 @@ expect_fail "bad model" 2 "--model expects unet or spiking" --model resnet
 expect_fail "bad mode" 2 "--mode expects" --mode fast
 expect_fail "zero runs" 2 "--runs >= 1" --runs 0
 expect_fail "shape vs depth" 2 "multiples of 2^depth = 4" --shape 1x2x10x10 --depth 2 --base 2
-expect_fail "bad depth" 2 "depth" --depth 0
+expect_fail "bad depth" 2 "depth 9" --depth 9
 expect_fail "checkpoint" 1 "not available yet" --checkpoint x.safetensors
 
 echo "cli bench: $pass passed, $fails failed"
