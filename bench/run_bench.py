@@ -143,14 +143,15 @@ def perf_profile(cmd, env, out):
     if p.returncode != 0:
         return None
     rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "dso,sym",
-                          "--percent-limit", "0"], capture_output=True, text=True).stdout
+                          "--percent-limit", "0", "-t", "|"], capture_output=True, text=True).stdout
     os.remove(data)
     cats, total = {}, 0.0
     for line in rep.splitlines():
-        m = re.match(r"^\s*([\d.]+)%\s+(\S+)\s+\[.\]\s+(.*)$", line)
-        if not m:
+        f = line.split("|")
+        m = re.match(r"^\s*([\d.]+)%", f[0])
+        if line.startswith("#") or len(f) < 3 or not m:
             continue
-        pct, dso, sym = float(m.group(1)), m.group(2), m.group(3).strip()
+        pct, dso, sym = float(m.group(1)), f[1].strip(), re.sub(r"^\[.\]\s*", "", f[2].strip())
         if "fma_" in sym or sym.startswith("fill"):  # the peak probe and the harness's own input
             continue
         name = next((c for c, test in PERF_CATEGORIES if test(dso, sym)), "other")
@@ -224,7 +225,7 @@ def main():
     profiles = {}
     if not a.no_perf:
         for label, model, T in (("unet", "unet", 1), ("spiking T=4", "spiking", 4)):
-            cmd = [a.bin, "bench", "--model", model, "--timesteps", str(T), "--mode", "train", "--runs", "3",
+            cmd = [a.bin, "bench", "--model", model, "--timesteps", str(T), "--mode", "train", "--runs", "4",
                    "--warmup", "0", "--shape", a.shape, "--base", str(a.base), "--depth", str(a.depth),
                    "--threads", str(a.threads), "--peak-seconds", "0.01"]
             prof = perf_profile(cmd, env, a.out)
@@ -250,11 +251,12 @@ def main():
             c, t = results[(label, mode, "C")], results[(label, mode, "torch")]
             rows.append([label, "inference" if mode == "infer" else "training step", fmt_s(c[mode + "_s"]),
                          fmt_s(t[mode + "_s"]), f"{c[mode + '_s'] / t[mode + '_s']:.2f}",
+                         f"{c[mode + '_min_s'] / t[mode + '_min_s']:.2f}",
                          f"{c[mode + '_gflops']:.0f} ({100 * c[mode + '_gflops'] / peak:.0f} %)",
                          f"{t[mode + '_gflops']:.0f}", f"{c['peak_rss_mb']:.0f}", f"{t['peak_rss_mb']:.0f}",
                          f"{c['peak_rss_mb'] / t['peak_rss_mb']:.2f}",
                          f"{c['others_cores']:.1f} / {t['others_cores']:.1f}"])
-    head = ["network", "step", "spikeunet", "PyTorch", "time ratio", "ours GFLOP/s (% peak)", "PyTorch GFLOP/s",
+    head = ["network", "step", "spikeunet", "PyTorch", "time ratio", "ratio of the fastest runs", "ours GFLOP/s (% peak)", "PyTorch GFLOP/s",
             "ours MB", "PyTorch MB", "memory ratio", "others' cores (ours / PyTorch)"]
 
     # ---- the targets ----
