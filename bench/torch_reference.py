@@ -4,7 +4,8 @@ copied), shapes and steps as `spikeunet bench`, timed the same way, printed as t
 
 Inference: model.eval() under torch.no_grad(). Training step: forward, CE + Dice loss, backward, Adam
 (lr 1e-4), zero_grad(set_to_none=True). Median (min, max) over --runs after --warmup. Peak memory: this
-process's ru_maxrss (run one --mode per process). The LIF layer keeps the Python loop over T, as snntorch
+process's ru_maxrss (run one --mode per process); first_step_peak_rss_mb is the peak after the first training
+step (glibc's heap grows over the next steps as tensors of changing sizes are freed and reallocated). The LIF layer keeps the Python loop over T, as snntorch
 does. Convolutions go through mkldnn (oneDNN), PyTorch's default on CPU; matmuls through libblas.so.3,
 which must be OpenBLAS (with the reference BLAS PyTorch is several times slower).
 
@@ -136,6 +137,7 @@ def main():
     x = torch.randn(B, 1, D, H, W)
     y = torch.randint(0, 4, (B, D, H, W))
     infer_t, train_t = [], []
+    first_step_rss = None
 
     if a.mode in ("infer", "both"):
         model.eval()
@@ -154,6 +156,8 @@ def main():
             loss = ce_dice_loss(model(x), y)[0]
             loss.backward()
             opt.step()
+            if i == 0:
+                first_step_rss = peak_rss_mb()
             if i >= a.warmup:
                 train_t.append(time.perf_counter() - t0)
     peak_rss = peak_rss_mb()
@@ -167,7 +171,8 @@ def main():
         r[f"{what}_times"] = times or None
         r[f"{what}_flops"] = flops
         r[f"{what}_gflops"] = flops / med * 1e-9 if med else None
-    r.update({"peak_gflops": None, "peak_rss_mb": peak_rss, "base_rss_mb": base_rss, "firing_rate": rate,
+    r.update({"peak_gflops": None, "peak_rss_mb": peak_rss, "first_step_peak_rss_mb": first_step_rss,
+              "base_rss_mb": base_rss, "firing_rate": rate,
               "weights": f"random-init torch seed {a.seed}", "input": "random normal, random labels",
               "torch": torch.__version__, "mkldnn": bool(torch.backends.mkldnn.is_available()
                                                           and torch.backends.mkldnn.enabled),
