@@ -48,6 +48,10 @@ fuzz-smoke:
 	@scripts/install-deps --fuzz
 	fuzz/run.sh --fresh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+# spikeunet against PyTorch, side by side (docs/PERFORMANCE.md); BENCH_FLAGS e.g. "--runs 7 --wait-idle 60".
+bench: all
+	/usr/bin/python3 bench/run_bench.py --bin $(BUILD)/spikeunet --out $(BUILD)/bench $(BENCH_FLAGS)
+
 install:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
