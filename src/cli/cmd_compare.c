@@ -268,7 +268,7 @@ static int run_compare(int argc, char **argv, int demo) {
     if (demo) { /* sized to finish in a few minutes on 2 cores and still learn (README) */
         ma.base = 8;
         o.epochs = 30;
-        spiking_epochs = 15;
+        spiking_epochs = 35;
         o.lr = 2e-3f;
         grid = "16x96x96";
         o.grid.spacing = 2.8f;
