@@ -2,6 +2,8 @@
  * docs/METRICS.md; they follow ../shared/cases (metric_both_empty, metric_pred_empty). */
 #include "spikeunet/metrics.h"
 
+#include "atomic.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -597,39 +599,22 @@ int su_metrics_ef_csv_fwrite(FILE *f, const su_ef_result *ef, size_t n, su_error
     return ferror(f) ? su_fail(err, "metrics: write error") : 0;
 }
 
-/* Writes through fn into a temporary file beside path, then renames it into place; on failure the
- * temporary is removed and an existing file at path is left intact. */
-typedef int (*csv_fn)(FILE *f, const void *data, size_t n, su_error *err);
+/* The three CSV writers go through su_write_atomic (atomic.h). */
+typedef struct csv_job {
+    int (*fn)(FILE *f, const void *data, size_t n, su_error *err);
+    const void *data;
+    size_t n;
+} csv_job;
 
-static int atomic_csv(const char *path, csv_fn fn, const void *data, size_t n, su_error *err) {
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 12);
-    if (!tmp) return su_fail(err, "%s: out of memory", path);
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmpXXXXXX", 11);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        return su_fail(err, "%s: cannot create a temporary file: %s", path, strerror(e));
-    }
-    (void)fchmod(fd, 0644);
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return su_fail(err, "%s: %s", path, strerror(e));
-    }
-    int rc = fn(f, data, n, err);
-    if (rc) su_fail_context(err, "%s", path);
-    if (fflush(f) != 0 && rc == 0) rc = su_fail(err, "%s: write error: %s", path, strerror(errno));
-    if (fclose(f) != 0 && rc == 0) rc = su_fail(err, "%s: write error: %s", path, strerror(errno));
-    if (rc == 0 && rename(tmp, path) != 0) rc = su_fail(err, "%s: cannot rename into place: %s", path, strerror(errno));
-    if (rc) unlink(tmp);
-    free(tmp);
-    return rc;
+static int csv_stream(FILE *f, const void *ctx, su_error *err) {
+    const csv_job *j = ctx;
+    return j->fn(f, j->data, j->n, err);
+}
+
+static int atomic_csv(const char *path, int (*fn)(FILE *, const void *, size_t, su_error *), const void *data,
+                      size_t n, su_error *err) {
+    csv_job j = {fn, data, n};
+    return su_write_atomic(path, csv_stream, &j, err);
 }
 
 static int rec_fn(FILE *f, const void *d, size_t n, su_error *err) { return su_metrics_csv_fwrite(f, d, n, err); }

@@ -1,6 +1,8 @@
 /* PNG overlays (libpng) and SVG learning-curve plots. Orientation and layout are described in picture.h. */
 #include "spikeunet/picture.h"
 
+#include "atomic.h"
+
 #include <errno.h>
 #include <math.h>
 #include <png.h>
@@ -12,42 +14,6 @@
 #include <unistd.h>
 
 /* ---- atomic file writing ----------------------------------------------------------------------------- */
-
-typedef int (*write_fn)(FILE *f, const void *ctx, su_error *err);
-
-/* Writes through fn into a temporary file beside path, then renames it into place; on failure the
- * temporary is removed and an existing file at path is left intact. */
-static int atomic_write(const char *path, write_fn fn, const void *ctx, su_error *err) {
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 12);
-    if (!tmp) return su_fail(err, "%s: out of memory", path);
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmpXXXXXX", 11);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        return su_fail(err, "%s: cannot create a temporary file: %s", path, strerror(e));
-    }
-    (void)fchmod(fd, 0644);
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return su_fail(err, "%s: %s", path, strerror(e));
-    }
-    int rc = fn(f, ctx, err);
-    if (rc) su_fail_context(err, "%s", path);
-    if (fflush(f) != 0 && rc == 0) rc = su_fail(err, "%s: write error: %s", path, strerror(errno));
-    if (ferror(f) && rc == 0) rc = su_fail(err, "%s: write error", path);
-    if (fclose(f) != 0 && rc == 0) rc = su_fail(err, "%s: write error: %s", path, strerror(errno));
-    if (rc == 0 && rename(tmp, path) != 0) rc = su_fail(err, "%s: cannot rename into place: %s", path, strerror(errno));
-    if (rc) unlink(tmp);
-    free(tmp);
-    return rc;
-}
 
 /* ---- PNG -------------------------------------------------------------------------------------------- */
 
@@ -99,7 +65,7 @@ int su_png_write_rgb(const char *path, const uint8_t *rgb, int width, int height
     if (width <= 0 || height <= 0 || width > 1000000 || height > 1000000)
         return su_fail(err, "%s: bad image size %dx%d", path, width, height);
     png_job job = {rgb, width, height, {0}};
-    return atomic_write(path, png_stream, &job, err);
+    return su_write_atomic(path, png_stream, &job, err);
 }
 
 void su_rgb_image_free(su_rgb_image *im) {
@@ -464,7 +430,7 @@ int su_svg_plot_write(const char *path, const su_plot_panel *panels, int n_panel
     size_t n;
     if (su_svg_plot_render(&svg, &n, panels, n_panels, series, n_series, err)) return su_fail_context(err, "%s", path);
     text_job t = {svg, n};
-    int rc = atomic_write(path, text_stream, &t, err);
+    int rc = su_write_atomic(path, text_stream, &t, err);
     free(svg);
     return rc;
 }

@@ -18,6 +18,7 @@
 #include "spikeunet/metrics.h"
 #include "spikeunet/model_io.h"
 #include "spikeunet/rng.h"
+#include "atomic.h"
 
 void su_train_options_default(su_train_options *o, su_model_kind kind) {
     memset(o, 0, sizeof *o);
@@ -197,31 +198,6 @@ static void remove_stale_temporaries(const char *run_dir) {
     closedir(d);
 }
 
-static int write_text_atomic(const char *path, const char *text, su_error *err) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) return su_fail(err, "%s: cannot create a temporary file: %s", path, strerror(errno));
-    fchmod(fd, 0644); /* mkstemp makes it private; these are ordinary result files */
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        return su_fail(err, "%s: %s", path, strerror(errno));
-    }
-    int bad = fputs(text, f) < 0;
-    bad |= fflush(f) != 0;
-    bad |= fsync(fileno(f)) != 0;
-    int e = errno;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path)) {
-        if (!bad) e = errno;
-        unlink(tmp);
-        return su_fail(err, "%s: write failed: %s", path, strerror(e));
-    }
-    return 0;
-}
-
 static void csv_header(char *buf, size_t size, const run *r) {
     int n = snprintf(buf, size,
                      "epoch,train_loss,val_loss,val_dice_rv,val_dice_myo,val_dice_lv,val_dice_mean,val_iou_rv,"
@@ -264,7 +240,7 @@ static int log_truncate(const run *r, su_error *err) {
         fclose(f);
     }
     if (first) csv_header(text, cap, r); /* no log yet */
-    int rc = write_text_atomic(path, text, err);
+    int rc = su_write_text_atomic(path, text, err);
     free(text);
     return rc;
 }
@@ -595,7 +571,7 @@ int su_train(const su_train_options *o, int force, su_progress_fn progress, void
         goto done;
     char path[4200];
     path_join(path, sizeof path, r.run_dir, "split.json");
-    if (write_text_atomic(path, r.split_json, err)) goto done;
+    if (su_write_text_atomic(path, r.split_json, err)) goto done;
     if (su_model_create(&r.m, &o->model, o->seed, err)) goto done;
     if (o->init_from && *o->init_from && init_from(r.m, o->init_from, err)) goto done;
     if (prepare_data(&r, progress, ctx, err)) goto done;
