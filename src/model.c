@@ -362,6 +362,23 @@ static void take_norm(arena *A, norm_state *s, int C) {
     s->shift = takef(A, C);
 }
 
+/* A block's own tensors: the two convolution outputs, the activations (floats or spikes), the batch-norm
+ * state; and its views into the parameters. */
+static void take_block(arena *A, block_acts *b, int N, int spk, su_block_params *p, su_block_params *g,
+                       su_bn_buffers run[2]) {
+    const size_t n = (size_t)N * b->S * b->C;
+    b->a1 = takef(A, (size_t)b->n1 * b->S * b->C);
+    b->a2 = takef(A, n);
+    b->h1f = spk ? NULL : takef(A, n);
+    b->h2f = spk ? NULL : takef(A, n);
+    b->h1s = spk ? take(A, n) : NULL;
+    b->h2s = spk ? take(A, n) : NULL;
+    take_norm(A, &b->bn1, b->C);
+    take_norm(A, &b->bn2, b->C);
+    b->p = p, b->g = g;
+    b->run1 = run[0], b->run2 = run[1];
+}
+
 /* Lays out every tensor for the model's current (B, D, H, W, training); the same walk sizes the arena
  * (counting pass) and assigns pointers (second pass). */
 static size_t layout_acts(su_model *m, arena *A) {
@@ -386,18 +403,7 @@ static size_t layout_acts(su_model *m, arena *A) {
         } else {
             b->in_f = m->pooled_f[k] = takef(A, (size_t)N * b->S * b->Cin);
         }
-        b->a1 = takef(A, (size_t)b->n1 * b->S * b->C);
-        b->a2 = takef(A, n);
-        b->h1f = spk ? NULL : takef(A, n);
-        b->h2f = spk ? NULL : takef(A, n);
-        b->h1s = spk ? take(A, n) : NULL;
-        b->h2s = spk ? take(A, n) : NULL;
-        take_norm(A, &b->bn1, b->C);
-        take_norm(A, &b->bn2, b->C);
-        b->p = &m->p.enc[k];
-        b->g = &m->g.enc[k];
-        b->run1 = m->enc_run[k][0];
-        b->run2 = m->enc_run[k][1];
+        take_block(A, b, N, spk, &m->p.enc[k], &m->g.enc[k], m->enc_run[k]);
         if (k < L) m->pool_arg[k] = take(A, (size_t)N * (b->S / 4) * b->C);
         gmax = n > gmax ? n : gmax;
         if (spk) wide = n > wide ? n : wide; /* spikes widened for a dense kernel */
@@ -412,18 +418,7 @@ static size_t layout_acts(su_model *m, arena *A) {
         b->in_f = m->up_f[k] = takef(A, n); /* the upsampled path */
         b->in_s = spk ? e->h2s : NULL;      /* the skip */
         b->skip_f = spk ? NULL : e->h2f;
-        b->a1 = takef(A, n);
-        b->a2 = takef(A, n);
-        b->h1f = spk ? NULL : takef(A, n);
-        b->h2f = spk ? NULL : takef(A, n);
-        b->h1s = spk ? take(A, n) : NULL;
-        b->h2s = spk ? take(A, n) : NULL;
-        take_norm(A, &b->bn1, b->C);
-        take_norm(A, &b->bn2, b->C);
-        b->p = &m->p.dec[k];
-        b->g = &m->g.dec[k];
-        b->run1 = m->dec_run[k][0];
-        b->run2 = m->dec_run[k][1];
+        take_block(A, b, N, spk, &m->p.dec[k], &m->g.dec[k], m->dec_run[k]);
     }
     if (spk) m->mean_spikes = takef(A, (size_t)B * S0 * channels(c, 0));
     m->widened = spk ? takef(A, wide) : NULL;
