@@ -506,7 +506,7 @@ static const char *fuzz_args(fuzz_ctx *c, const uint8_t *d, size_t n, su_error *
         {"--resume", OPT_FLAG, &flag, NULL, "resume"},
         {NULL, OPT_FLAG, NULL, NULL, NULL},
     };
-    const cli_command cmd = {"fuzz", "fuzz the flag parser", "spikeunet-fuzz [options] [FILE...]", NULL};
+    const cli_command cmd = {"fuzz", "fuzz the flag parser", "spikeunet-fuzz [options] [FILE...]", NULL, NULL};
     const char *pos[8];
     int max_pos = (int)(sel & 7), npos = -1;
     int allow = max_pos > 0 || (sel & 8);

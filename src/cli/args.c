@@ -43,6 +43,10 @@ void cli_print_help(FILE *f, const cli_command *cmd, const cli_opt *opts) {
         fputc('\n', f);
     }
     fprintf(f, "  %-24s %s\n", "--help", "print this help and exit");
+    if (cmd->epilogue) {
+        fputc('\n', f);
+        cmd->epilogue(f);
+    }
 }
 
 static int parse_value(const char *cmd, const cli_opt *o, const char *text) {

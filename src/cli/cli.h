@@ -23,6 +23,7 @@ typedef struct cli_command {
     const char *summary;
     const char *usage;       /* "spikeunet train --data DIR --model unet|spiking --out RUN [options]" */
     const char *description; /* paragraphs printed by --help after the usage line (may be NULL) */
+    void (*epilogue)(FILE *f); /* prints more after the options (may be NULL) */
 } cli_command;
 
 /* Parses argv[1..argc-1] against opts (a NULL-named entry ends the list). Positional arguments

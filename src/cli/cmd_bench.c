@@ -33,7 +33,7 @@ static const cli_command CMD = {
     "ReLU/LIF after it), to see per-layer throughput and what a step spends outside convolutions.\n"
     "Without --checkpoint the weights are random (seed --seed): a spiking net then fires at other rates\n"
     "than a trained one. With --checkpoint the network (kind, base, depth, T) is the checkpoint's; --timesteps\n"
-    "may still change T. --volume gives a real image (and its _gt labels when present) instead of noise."};
+    "may still change T. --volume gives a real image (and its _gt labels when present) instead of noise.", NULL};
 
 typedef struct opts {
     const char *model, *shape, *mode, *checkpoint, *volume;

@@ -17,7 +17,7 @@ int cmd_checkpoint(int argc, char **argv) {
                       {"--metadata", OPT_FLAG, &meta, NULL, "print the metadata entries in full"},
                       {NULL, 0, NULL, NULL, NULL}};
     cli_command cmd = {"checkpoint", "Validate a checkpoint (structure, checksums, model configuration) and summarise it.",
-                       "spikeunet checkpoint FILE [--digest]", NULL};
+                       "spikeunet checkpoint FILE [--digest]", NULL, NULL};
     const char *pos[1] = {NULL};
     int npos = 0;
     int rc = cli_parse(&cmd, opts, argc, argv, pos, 1, &npos);

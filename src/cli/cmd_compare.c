@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "presets.h"
 #include "progress.h"
 #include "report.h"
 #include "spikeunet/checkpoint.h"
@@ -262,7 +263,8 @@ static int run_compare(int argc, char **argv, int demo) {
     su_train_options o;
     su_train_options_default(&o, SU_MODEL_UNET);
     const char *data = demo ? "data/acdc-sample" : NULL, *out = demo ? "runs/demo" : NULL, *loss = "ce+dice",
-               *split_by = "patient", *grid = "16x128x128", *table_spec = "fp32", *models = "unet,spiking";
+               *split_by = "patient", *grid = "16x128x128", *table_spec = "fp32", *models = "unet,spiking",
+               *preset = NULL;
     int seed = 42, threads = 0, force = demo, resume = 0, quiet = 0, spiking_epochs = 0;
     float val_fraction = 0.2f;
     if (demo) { /* sized to finish in a few minutes on 2 cores and still learn (README) */
@@ -277,6 +279,7 @@ static int run_compare(int argc, char **argv, int demo) {
     cli_opt opts[] = {
         {"--data", OPT_STRING, &data, "DIR", "ACDC folder with ground truth"},
         {"--out", OPT_STRING, &out, "DIR", "output: DIR/unet, DIR/spiking (runs), DIR/results.md, figures"},
+        CLI_PRESET_OPT(preset),
         CLI_MODEL_OPTS(ma),
         {"--models", OPT_STRING, &models, "LIST", "which to train: unet,spiking (or one of them)"},
         {"--epochs", OPT_INT, &o.epochs, "N", "epochs (both models unless --spiking-epochs)"},
@@ -304,9 +307,14 @@ static int run_compare(int argc, char **argv, int demo) {
                               "study's table (also DIR/results.md with overlay pictures and learning curves).",
                        demo ? "spikeunet demo [--out DIR] [options of compare]"
                             : "spikeunet compare --data DIR --out DIR [options]",
-                       NULL};
-    int rc = cli_parse(&cmd, opts, argc, argv, NULL, 0, NULL);
+                       NULL, cli_print_presets};
+    char **av;
+    int ac, rc = cli_expand_preset(name, argc, argv, &ac, &av);
+    if (rc) return rc;
+    rc = cli_parse(&cmd, opts, ac, av, NULL, 0, NULL);
+    if (av != argv) free(av);
     if (rc) return rc < 0 ? CLI_OK : rc;
+    (void)preset; /* expanded above */
     if (cli_require(name, "--data", data) || cli_require(name, "--out", out)) return CLI_USAGE;
     if (threads > 0) omp_set_num_threads(threads);
     su_error err;

@@ -28,7 +28,7 @@ int cmd_energy(int argc, char **argv) {
                        "convolution, batch norm, the output convolution, the upsampled half of each decoder "
                        "convolution) cost MACs; every LIF update counts as one MAC. Memory traffic is not "
                        "modelled. Measured: the RAPL package (and dram) counters around each inference, where the "
-                       "machine exposes them."};
+                       "machine exposes them.", NULL};
     int rc = cli_parse(&cmd, opts, argc, argv, NULL, 0, NULL);
     if (rc) return rc < 0 ? CLI_OK : rc;
     if (cli_require("energy", "--checkpoint", ckpt) || cli_require("energy", "--data", data)) return CLI_USAGE;

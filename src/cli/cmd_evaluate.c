@@ -26,7 +26,7 @@ int cmd_evaluate(int argc, char **argv) {
                        "spikeunet evaluate --checkpoint FILE --data DIR [--csv OUT]",
                        "Scores are computed on each image's own voxel grid with its real spacing. Both mean IoUs are "
                        "printed: over the three structures and over all four classes (the study does not say which "
-                       "it reports)."};
+                       "it reports).", NULL};
     int rc = cli_parse(&cmd, opts, argc, argv, NULL, 0, NULL);
     if (rc) return rc < 0 ? CLI_OK : rc;
     if (cli_require("evaluate", "--checkpoint", ckpt) || cli_require("evaluate", "--data", data)) return CLI_USAGE;

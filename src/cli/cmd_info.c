@@ -14,7 +14,7 @@ static const cli_command info_cmd = {
     "spacing in mm, the image's stored datatype and the voxel count of each label\n"
     "(0 background, 1 RV, 2 myocardium, 3 LV; '-' without ground truth). Every file is\n"
     "read and checked, so a bad file stops the listing with its name and fault.",
-};
+    NULL};
 
 int cmd_info(int argc, char **argv) {
     const cli_opt opts[] = {{0}};

@@ -23,7 +23,7 @@ int cmd_model(int argc, char **argv) {
                                 "memory a training step and an inference pass need.",
                        "spikeunet model [--model unet|spiking] [--base N --depth N --shape DxHxW --timesteps T]",
                        "MACs are multiply-accumulates for one volume, all time steps included (the spiking network's "
-                       "first convolution runs once: its input is the same at every step)."};
+                       "first convolution runs once: its input is the same at every step).", NULL};
     int rc = cli_parse(&cmd, opts, argc, argv, NULL, 0, NULL);
     if (rc) return rc < 0 ? CLI_OK : rc;
     su_model_config cfg;

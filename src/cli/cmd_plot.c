@@ -198,7 +198,7 @@ int cmd_plot(int argc, char **argv) {
         "Reads RUN/log.csv (a header row naming the columns, one row per epoch) of each run and draws two\n"
         "panels per epoch: the losses (train_loss, val_loss) and the validation scores (val_dice_mean,\n"
         "val_iou_mean). Columns are found by name; missing columns and empty cells are skipped. Several runs\n"
-        "are overlaid with one colour per run (e.g. the 3D U-Net against the spiking one)."};
+        "are overlaid with one colour per run (e.g. the 3D U-Net against the spiking one).", NULL};
     const char *out = NULL;
     const cli_opt opts[] = {{"--out", OPT_STRING, &out, "FILE", "output SVG (default: the first RUN/curves.svg)"},
                             {NULL, OPT_FLAG, NULL, NULL, NULL}};

@@ -88,7 +88,7 @@ int cmd_predict(int argc, char **argv) {
     cli_command cmd = {"predict", "Segment images: one label map per image, on the image's own voxel grid with its "
                                   "own header (geometry), so it overlays exactly in viewers.",
                        "spikeunet predict --checkpoint FILE --input FILE_OR_DIR --out DIR [--png]",
-                       "Labels: 0 background, 1 RV, 2 myocardium, 3 LV (uint8)."};
+                       "Labels: 0 background, 1 RV, 2 myocardium, 3 LV (uint8).", NULL};
     int rc = cli_parse(&cmd, opts, argc, argv, NULL, 0, NULL);
     if (rc) return rc < 0 ? CLI_OK : rc;
     if (cli_require("predict", "--checkpoint", ckpt) || cli_require("predict", "--input", input) ||

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "presets.h"
 #include "progress.h"
 #include "spikeunet/train.h"
 
@@ -50,7 +51,7 @@ int cmd_train(int argc, char **argv) {
     su_train_options o;
     su_train_options_default(&o, SU_MODEL_UNET);
     const char *data = NULL, *out = NULL, *resume = NULL, *loss = "ce+dice", *split_by = "patient", *grid = "16x128x128",
-               *class_weights = NULL, *init = NULL;
+               *class_weights = NULL, *init = NULL, *preset = NULL;
     int seed = 42, threads = 0, force = 0, quiet = 0;
     float val_fraction = 0.2f;
     cli_opt opts[] = {
@@ -58,6 +59,7 @@ int cmd_train(int argc, char **argv) {
         {"--out", OPT_STRING, &out, "RUN", "run folder: log.csv, last.safetensors, best.safetensors, split.json"},
         {"--resume", OPT_STRING, &resume, "RUN", "continue a stopped run exactly where it was (other options ignored "
                                                  "except --epochs, --lr, --data, --threads)"},
+        CLI_PRESET_OPT(preset),
         CLI_MODEL_OPTS(ma),
         {"--epochs", OPT_INT, &o.epochs, "N", "epochs"},
         {"--lr", OPT_FLOAT, &o.lr, "LR", "Adam learning rate"},
@@ -85,11 +87,20 @@ int cmd_train(int argc, char **argv) {
                        "spikeunet train --data DIR --model unet|spiking --out RUN [options]\n"
                        "       spikeunet train --resume RUN [--epochs N]",
                        "The split is by patient unless --split-by volume. Validation scores here are on the network "
-                       "grid; `spikeunet evaluate` scores on each image's own voxels."};
+                       "grid; `spikeunet evaluate` scores on each image's own voxels.",
+                       cli_print_presets};
     const int default_epochs = o.epochs;
     const float default_lr = o.lr;
-    int rc = cli_parse(&cmd, opts, argc, argv, NULL, 0, NULL);
+    char **av;
+    int ac, rc = cli_expand_preset("train", argc, argv, &ac, &av);
+    if (rc) return rc;
+    rc = cli_parse(&cmd, opts, ac, av, NULL, 0, NULL);
+    if (av != argv) free(av);
     if (rc) return rc < 0 ? CLI_OK : rc;
+    if (resume && preset) {
+        cli_error("train", "--preset does not apply to --resume (a run keeps its configuration)");
+        return CLI_USAGE;
+    }
     if (threads > 0) omp_set_num_threads(threads);
     /* fault injection for the reliability tests (docs/RELIABILITY.md): the loss of this step becomes NaN */
     const char *fault = getenv("SU_FAULT_NAN_AT_STEP");

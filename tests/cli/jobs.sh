@@ -31,6 +31,14 @@ head -1 "$T/run/log.csv" | grep -q '^epoch,train_loss,val_loss' && ok || bad "lo
 expect 0 "" -- "$BIN" train --data data/acdc-sample --model spiking --timesteps 2 --out "$T/spk" --epochs 1 $TINY
 head -1 "$T/spk/log.csv" | grep -q 'fr_enc0.lif1' && ok || bad "spiking log.csv lacks firing-rate columns"
 
+# ---- presets: the preset's flags come first, so the user's own flags override them ------------------
+expect 0 "" -- "$BIN" train --data data/acdc-sample --model spiking --preset paper --epochs 1 --out "$T/paper" $TINY
+"$BIN" checkpoint "$T/paper/last.safetensors" --metadata | grep -q '"epochs":1,' && ok || bad "--epochs overrides the preset"
+"$BIN" checkpoint "$T/paper/last.safetensors" --metadata | grep -q '"timesteps":4,' && ok || bad "preset paper sets T = 4"
+expect 2 "unknown preset 'fast'" -- "$BIN" train --data data/acdc-sample --out "$T/x" --preset fast
+expect 2 "does not apply to --resume" -- "$BIN" train --resume "$T/run" --preset paper
+"$BIN" train --help | grep -q '^  paper ' && ok || bad "train --help lists the presets"
+
 # ---- bad input to train ---------------------------------------------------------------------------
 expect 1 "holds a run already" -- "$BIN" train --data data/acdc-sample --model unet --out "$T/run" --epochs 1 $TINY
 expect 2 "unknown option '--epoch'" -- "$BIN" train --data data/acdc-sample --out "$T/x" --epoch 3

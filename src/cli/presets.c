@@ -1,0 +1,73 @@
+/* --preset: named training configurations, expanded into flags before parsing. */
+#include "presets.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct preset {
+    const char *name;
+    const char *summary;
+    const char *flags[16]; /* NULL-terminated */
+} preset;
+
+static const preset PRESETS[] = {
+    /* The published study: Adam lr 1e-4, 100 epochs, batch 1, no augmentation; the spiking network with the
+     * LIF defaults of docs/SPIKING.md (beta 0.95, threshold 1, subtract reset, atan surrogate) at T = 4. */
+    {"paper", "the published study's setup (Adam lr 1e-4, 100 epochs, batch 1, no augmentation, T = 4)",
+     {"--lr", "1e-4", "--epochs", "100", "--batch", "1", "--timesteps", "4", "--beta", "0.95", "--threshold", "1",
+      NULL}},
+};
+
+static const preset *find_preset(const char *name) {
+    for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++)
+        if (!strcmp(PRESETS[i].name, name)) return &PRESETS[i];
+    return NULL;
+}
+
+void cli_print_presets(FILE *f) {
+    fprintf(f, "presets:\n");
+    for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++) {
+        fprintf(f, "  %-8s %s\n          =", PRESETS[i].name, PRESETS[i].summary);
+        for (const char *const *a = PRESETS[i].flags; *a; a++) fprintf(f, " %s", *a);
+        fprintf(f, "\n");
+    }
+}
+
+int cli_expand_preset(const char *cmd, int argc, char **argv, int *out_argc, char ***out_argv) {
+    *out_argc = argc;
+    *out_argv = argv;
+    const char *name = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--preset")) {
+            if (i + 1 >= argc) {
+                cli_error(cmd, "option --preset needs a value (paper|best)");
+                return CLI_USAGE;
+            }
+            name = argv[++i];
+        } else if (!strncmp(argv[i], "--preset=", 9)) {
+            name = argv[i] + 9;
+        }
+    }
+    if (!name) return CLI_OK;
+    const preset *p = find_preset(name);
+    if (!p) {
+        cli_error(cmd, "--preset: unknown preset '%s' (see 'spikeunet %s --help')", name, cmd);
+        return CLI_USAGE;
+    }
+    int n = 0;
+    while (p->flags[n]) n++;
+    char **av = malloc(sizeof(char *) * (size_t)(argc + n + 1));
+    if (!av) {
+        cli_error(cmd, "out of memory");
+        return CLI_FAIL;
+    }
+    av[0] = argv[0];
+    for (int i = 0; i < n; i++) av[1 + i] = (char *)p->flags[i];
+    for (int i = 1; i < argc; i++) av[n + i] = argv[i];
+    av[argc + n] = NULL;
+    *out_argc = argc + n;
+    *out_argv = av;
+    return CLI_OK;
+}
