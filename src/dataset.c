@@ -29,8 +29,8 @@ static int load_one(su_sample *s, const su_dataset *ds, int volume, const su_gri
     uint8_t *lab = NULL;
     const int want_labels = need_labels || p->has_gt;
     if (need_labels && !p->has_gt)
-        return su_fail(err, "%s %s: no ground truth (%s_gt missing); training and evaluation need it", p->id,
-                       su_phase_name(phase), p->image_path[phase]);
+        return su_fail(err, "%s %s: no ground truth (no _gt file beside %s); training and evaluation need it",
+                       p->id, su_phase_name(phase), p->image_path[phase]);
     if (su_acdc_load(&img, want_labels ? &lab : NULL, p, phase, err)) return -1;
     int rc = -1;
     s->volume = volume;

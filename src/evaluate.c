@@ -45,7 +45,11 @@ int su_evaluate(su_eval_result *r, su_predictor *p, const su_dataset *ds, const 
     }
     int rc = -1;
     if (n == 0) {
-        su_fail(err, "no volumes with ground truth to evaluate (test folders have none)");
+        if (all)
+            su_fail(err, "no volumes with ground truth to evaluate (test folders have none)");
+        else
+            su_fail(err, "no volumes to evaluate in the chosen subset (e.g. a run trained with --val-fraction 0 "
+                         "has no validation patients)");
         goto done;
     }
     r->seconds = calloc((size_t)n, sizeof(double));

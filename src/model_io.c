@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "json_num.h"
 
 static const char *RESET_NAMES[] = {"subtract", "zero", "none"};
 static const char *SURROGATE_NAMES[] = {"atan", "fast_sigmoid"};
@@ -28,15 +29,15 @@ char *su_model_config_to_json(const su_model_config *c) {
     cJSON_AddNumberToObject(o, "base", c->base);
     cJSON_AddNumberToObject(o, "depth", c->depth);
     cJSON_AddNumberToObject(o, "timesteps", c->timesteps);
-    cJSON_AddNumberToObject(o, "beta", c->beta);
-    cJSON_AddNumberToObject(o, "threshold", c->theta);
+    cJSON_AddNumberToObject(o, "beta", su_json_float(c->beta));
+    cJSON_AddNumberToObject(o, "threshold", su_json_float(c->theta));
     cJSON_AddStringToObject(o, "reset", RESET_NAMES[c->lif.reset]);
     cJSON_AddStringToObject(o, "surrogate", SURROGATE_NAMES[c->lif.surrogate]);
-    cJSON_AddNumberToObject(o, "surrogate_slope", c->lif.slope);
+    cJSON_AddNumberToObject(o, "surrogate_slope", su_json_float(c->lif.slope));
     cJSON_AddStringToObject(o, "learn_beta", LEARN_NAMES[c->learn_beta]);
     cJSON_AddStringToObject(o, "learn_threshold", LEARN_NAMES[c->learn_theta]);
-    cJSON_AddNumberToObject(o, "bn_momentum", c->bn_momentum);
-    cJSON_AddNumberToObject(o, "bn_eps", c->bn_eps);
+    cJSON_AddNumberToObject(o, "bn_momentum", su_json_float(c->bn_momentum));
+    cJSON_AddNumberToObject(o, "bn_eps", su_json_float(c->bn_eps));
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

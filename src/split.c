@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "spikeunet/acdc.h"
+#include "json_num.h"
 
 /* splitmix64: tiny, self-contained, same sequence on every platform (unlike rand()). */
 static uint64_t next_u64(uint64_t *state) {
@@ -217,7 +218,7 @@ int su_split_format(char **json, const su_split *s, const su_dataset *ds, su_err
     if (!root || !train || !val ||
         !cJSON_AddStringToObject(root, "method", s->method == SU_SPLIT_BY_VOLUME ? "volume" : "patient") ||
         !cJSON_AddStringToObject(root, "seed", seed) ||
-        !cJSON_AddNumberToObject(root, "val_fraction", s->val_fraction)) {
+        !cJSON_AddNumberToObject(root, "val_fraction", su_json_float((float)s->val_fraction))) {
         cJSON_Delete(root), cJSON_Delete(train), cJSON_Delete(val);
         return su_fail(err, "split: out of memory");
     }

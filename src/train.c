@@ -19,6 +19,7 @@
 #include "spikeunet/model_io.h"
 #include "spikeunet/rng.h"
 #include "atomic.h"
+#include "json_num.h"
 
 void su_train_options_default(su_train_options *o, su_model_kind kind) {
     memset(o, 0, sizeof *o);
@@ -81,8 +82,8 @@ static char *options_json(const run *r) {
     cJSON_AddStringToObject(j, "data_dir", r->data_dir);
     cJSON_AddNumberToObject(j, "epochs", o->epochs);
     cJSON_AddNumberToObject(j, "batch", o->batch);
-    cJSON_AddNumberToObject(j, "lr", o->lr);
-    cJSON_AddNumberToObject(j, "weight_decay", o->weight_decay);
+    cJSON_AddNumberToObject(j, "lr", su_json_float(o->lr));
+    cJSON_AddNumberToObject(j, "weight_decay", su_json_float(o->weight_decay));
     cJSON_AddNumberToObject(j, "loss", o->loss);
     if (o->use_class_weight) {
         cJSON *cw = cJSON_AddArrayToObject(j, "class_weight");
@@ -91,7 +92,7 @@ static char *options_json(const run *r) {
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
     cJSON_AddStringToObject(j, "seed", seed);
-    cJSON_AddNumberToObject(j, "val_fraction", o->val_fraction);
+    cJSON_AddNumberToObject(j, "val_fraction", su_json_float(o->val_fraction));
     cJSON_AddBoolToObject(j, "split_by_volume", o->split_by_volume);
     cJSON_AddNumberToObject(j, "val_every", o->val_every);
     cJSON_AddBoolToObject(j, "augment", o->augment);
@@ -102,7 +103,7 @@ static char *options_json(const run *r) {
     cJSON_AddNumberToObject(g, "D", o->grid.D);
     cJSON_AddNumberToObject(g, "H", o->grid.H);
     cJSON_AddNumberToObject(g, "W", o->grid.W);
-    cJSON_AddNumberToObject(g, "spacing", o->grid.spacing);
+    cJSON_AddNumberToObject(g, "spacing", su_json_float(o->grid.spacing));
     cJSON *s = cJSON_AddObjectToObject(j, "state");
     cJSON_AddNumberToObject(s, "epochs_done", r->epochs_done);
     cJSON_AddNumberToObject(s, "step_in_epoch", r->step_in_epoch);
@@ -555,26 +556,39 @@ int su_train(const su_train_options *o, int force, su_progress_fn progress, void
     if (o->grid.H % (1 << o->model.depth) || o->grid.W % (1 << o->model.depth))
         return su_fail(err, "grid %dx%d: H and W must be multiples of 2^depth = %d", o->grid.H, o->grid.W, 1 << o->model.depth);
     struct stat st;
-    if (stat(o->run_dir, &st) == 0) {
+    const int exists = stat(o->run_dir, &st) == 0;
+    if (exists) {
         char probe[4200];
         path_join(probe, sizeof probe, o->run_dir, "last.safetensors");
         if (!S_ISDIR(st.st_mode)) return su_fail(err, "%s: exists and is not a folder", o->run_dir);
         if (!force && access(probe, F_OK) == 0)
             return su_fail(err, "%s: holds a run already (resume it with --resume, or start over with --force)", o->run_dir);
-    } else if (mkdir(o->run_dir, 0755)) {
-        return su_fail(err, "%s: cannot create the run folder: %s", o->run_dir, strerror(errno));
     }
-    remove_stale_temporaries(r.run_dir);
+    /* Everything that can fail on bad input (data, split, model, --init-from) comes before the run folder
+     * is made, so a refused start leaves nothing behind. */
     if (su_acdc_scan(&r.ds, r.data_dir, err)) goto done;
     if ((o->split_by_volume ? su_split_by_volume : su_split_by_patient)(&r.split, &r.ds, o->val_fraction, o->seed, err) ||
         su_split_format(&r.split_json, &r.split, &r.ds, err))
         goto done;
-    char path[4200];
-    path_join(path, sizeof path, r.run_dir, "split.json");
-    if (su_write_text_atomic(path, r.split_json, err)) goto done;
     if (su_model_create(&r.m, &o->model, o->seed, err)) goto done;
     if (o->init_from && *o->init_from && init_from(r.m, o->init_from, err)) goto done;
     if (prepare_data(&r, progress, ctx, err)) goto done;
+    if (!exists && mkdir(o->run_dir, 0755)) {
+        su_fail(err, "%s: cannot create the run folder: %s", o->run_dir, strerror(errno));
+        goto done;
+    }
+    remove_stale_temporaries(r.run_dir);
+    char path[4200];
+    path_join(path, sizeof path, r.run_dir, "split.json");
+    char *text = malloc(strlen(r.split_json) + 2); /* the file ends with a newline, the metadata copy does not */
+    if (!text) {
+        su_fail(err, "out of memory");
+        goto done;
+    }
+    sprintf(text, "%s\n", r.split_json);
+    int wrc = su_write_text_atomic(path, text, err);
+    free(text);
+    if (wrc) goto done;
     path_join(path, sizeof path, r.run_dir, "log.csv");
     unlink(path);
     if (log_truncate(&r, err)) goto done;
@@ -633,4 +647,27 @@ int su_train_saved_split(char **json, char *data_dir, size_t size, const su_chec
     cJSON_Delete(j);
     if (!*json) return su_fail(err, "%s: no data split in this checkpoint (written by spikeunet train?)", ck->path);
     return 0;
+}
+
+int su_train_state(su_train_state_info *info, const su_checkpoint *ck, su_error *err) {
+    memset(info, 0, sizeof *info);
+    const char *tj = su_checkpoint_meta_get(ck, SU_TRAIN_KEY);
+    cJSON *j = tj ? cJSON_Parse(tj) : NULL;
+    if (!j) return su_fail(err, "%s: no training state in this checkpoint (metadata '%s')", ck->path, SU_TRAIN_KEY);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "state"), *split = cJSON_GetObjectItemCaseSensitive(j, "split");
+    const cJSON *dd = cJSON_GetObjectItemCaseSensitive(j, "data_dir");
+    double v[6] = {0};
+    int rc = jnum(j, "epochs", &v[0], err) || jnum(s, "epochs_done", &v[1], err) || jnum(s, "best_iou", &v[2], err) ||
+             jnum(s, "best_epoch", &v[3], err) || jnum(s, "adam_t", &v[4], err) || jnum(s, "seconds", &v[5], err);
+    if (rc) {
+        su_fail_context(err, "%s", ck->path);
+    } else {
+        info->epochs = (int)v[0], info->epochs_done = (int)v[1], info->best_iou = v[2], info->best_epoch = (int)v[3];
+        info->adam_t = (long)v[4], info->seconds = v[5];
+        info->n_train = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(split, "train"));
+        info->n_val = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(split, "val"));
+        snprintf(info->data_dir, sizeof info->data_dir, "%s", cJSON_IsString(dd) ? dd->valuestring : "");
+    }
+    cJSON_Delete(j);
+    return rc ? -1 : 0;
 }

@@ -106,6 +106,20 @@ int su_train_resume(const char *run_dir, const su_resume_options *ov, su_progres
  * metadata. data_dir may be NULL. */
 int su_train_saved_split(char **json, char *data_dir, size_t size, const su_checkpoint *ck, su_error *err);
 
+/* Where a run stood when a checkpoint was written, for people (spikeunet checkpoint). */
+typedef struct su_train_state_info {
+    int epochs_done, epochs;  /* finished epochs, of the run's total */
+    double best_iou;          /* best validation mean IoU (3 structures, network grid), at best_epoch */
+    int best_epoch;
+    long adam_t;              /* optimiser steps taken */
+    double seconds;           /* training + validation wall time so far */
+    int n_train, n_val;       /* volumes in the split */
+    char data_dir[1024];
+} su_train_state_info;
+
+/* Reads the training state of a checkpoint written by su_train (fails when it has none). */
+int su_train_state(su_train_state_info *info, const su_checkpoint *ck, su_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "common.h"
 #include "spikeunet/bench.h"
 #include "spikeunet/grid.h"
 #include "spikeunet/nifti.h"
@@ -193,7 +193,7 @@ int cmd_bench(int argc, char **argv) {
                            "--depth >= 0");
         return CLI_USAGE;
     }
-    if (o.threads > 0) omp_set_num_threads(o.threads);
+    if ((rc = cli_set_threads(o.threads, "bench"))) return rc;
     const int threads = omp_get_max_threads();
     su_error err = {{0}};
     su_model *loaded = NULL;

@@ -53,6 +53,14 @@ int cmd_checkpoint(int argc, char **argv) {
             printf("model: %s", su_model_get_config(m)->kind == SU_MODEL_SPIKING ? "Spiking 3D U-Net" : "3D U-Net");
             printf(" (%zu parameters)%s\n", su_model_num_params(m), with_opt ? ", with Adam state" : "");
         }
+        su_train_state_info st;
+        su_error ignored; /* a checkpoint need not come from training */
+        if (su_train_state(&st, &ck, &ignored) == 0)
+            printf("training: epoch %d of %d, %ld Adam steps, %.1f h; best validation IoU %.4f at epoch %d; "
+                   "data %s (%d training / %d validation volumes)\n",
+                   st.epochs_done, st.epochs, st.adam_t, st.seconds / 3600, st.best_iou, st.best_epoch,
+                   st.data_dir[0] ? st.data_dir : "?", st.n_train, st.n_val);
+        printf("metadata%s:\n", meta ? "" : " (long values cut; --metadata prints them in full)");
         for (size_t i = 0; i < ck.n_meta; i++) {
             const char *v = ck.meta[i].value;
             int n = (int)strlen(v);

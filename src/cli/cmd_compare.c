@@ -15,6 +15,7 @@
 #include "presets.h"
 #include "progress.h"
 #include "report.h"
+#include "spikeunet/acdc.h"
 #include "spikeunet/checkpoint.h"
 #include "spikeunet/evaluate.h"
 #include "spikeunet/model_io.h"
@@ -280,7 +281,7 @@ static int run_compare(int argc, char **argv, int demo) {
         {"--data", OPT_STRING, &data, "DIR", "ACDC folder with ground truth"},
         {"--out", OPT_STRING, &out, "DIR", "output: DIR/unet, DIR/spiking (runs), DIR/results.md, figures"},
         CLI_PRESET_OPT(preset),
-        CLI_MODEL_OPTS(ma),
+        CLI_ARCH_OPTS(ma),
         {"--models", OPT_STRING, &models, "LIST", "which to train: unet,spiking (or one of them)"},
         {"--epochs", OPT_INT, &o.epochs, "N", "epochs (both models unless --spiking-epochs)"},
         {"--spiking-epochs", OPT_INT, &spiking_epochs, "N", "epochs of the spiking model (0: same as --epochs)"},
@@ -295,7 +296,7 @@ static int run_compare(int argc, char **argv, int demo) {
         {"--spacing", OPT_FLOAT, &o.grid.spacing, "MM", "in-plane grid spacing"},
         {"--max-train", OPT_INT, &o.max_train, "N", "use at most N training volumes (0: all)"},
         {"--energy-table", OPT_STRING, &table_spec, "fp32|fp16|int8|MAC,AC", "pJ per operation for the estimate"},
-        {"--threads", OPT_INT, &threads, "N", "threads (default: all cores)"},
+        CLI_THREADS_OPT(threads),
         {"--resume", OPT_FLAG, &resume, NULL, "continue the runs in DIR where they stopped, then evaluate"},
         {"--force", OPT_FLAG, &force, NULL, "start over in a folder that holds results"},
         {"--quiet", OPT_FLAG, &quiet, NULL, "no progress output"},
@@ -311,32 +312,53 @@ static int run_compare(int argc, char **argv, int demo) {
     char **av;
     int ac, rc = cli_expand_preset(name, argc, argv, &ac, &av);
     if (rc) return rc;
+    if (av != argv) spiking_epochs = 0; /* a preset's --epochs is for both networks unless --spiking-epochs is given */
     rc = cli_parse(&cmd, opts, ac, av, NULL, 0, NULL);
     if (av != argv) free(av);
     if (rc) return rc < 0 ? CLI_OK : rc;
     (void)preset; /* expanded above */
     if (cli_require(name, "--data", data) || cli_require(name, "--out", out)) return CLI_USAGE;
-    if (threads > 0) omp_set_num_threads(threads);
+    if ((rc = cli_set_threads(threads, name))) return rc;
     su_error err;
     su_energy_table table;
     if (su_energy_table_parse(&table, table_spec, &err)) {
         cli_error(name, "--energy-table: %s", err.msg);
         return CLI_USAGE;
     }
-    int want_unet = strstr(models, "unet") != NULL, want_spk = strstr(models, "spiking") != NULL;
+    int want_unet = 0, want_spk = 0;
+    for (const char *p = models; *p;) { /* "unet", "spiking", or both separated by a comma */
+        size_t len = strcspn(p, ",");
+        if (len == 4 && !strncmp(p, "unet", 4)) want_unet = 1;
+        else if (len == 7 && !strncmp(p, "spiking", 7)) want_spk = 1;
+        else {
+            cli_error(name, "--models: expected unet, spiking or unet,spiking, got '%s'", models);
+            return CLI_USAGE;
+        }
+        p += len + (p[len] == ',');
+    }
     if (!want_unet && !want_spk) {
-        cli_error(name, "--models: expected unet, spiking or both, got '%s'", models);
+        cli_error(name, "--models: expected unet, spiking or unet,spiking, got '%s'", models);
         return CLI_USAGE;
     }
+    o.val_fraction = val_fraction;
     if ((rc = cli_train_options(&o, name, loss, split_by, grid, NULL))) return rc;
+    if (spiking_epochs < 0) {
+        cli_error(name, "--spiking-epochs must be >= 0 (0: same as --epochs)");
+        return CLI_USAGE;
+    }
     o.data_dir = data;
     o.seed = (uint64_t)seed;
-    o.val_fraction = val_fraction;
     struct stat st;
     if (stat(out, &st) == 0 && dir_has_files(out) && !force && !resume) {
         cli_error(name, "%s: folder holds results (use --resume to continue its runs, or --force to start over)", out);
         return CLI_USAGE;
     }
+    su_dataset check; /* a missing or unreadable data folder is refused before DIR is made */
+    if (su_acdc_scan(&check, data, &err)) {
+        cli_error(name, "%s", err.msg);
+        return CLI_FAIL;
+    }
+    su_acdc_free(&check);
     if (stat(out, &st) != 0 && mkdir(out, 0755)) {
         cli_error(name, "%s: cannot create: %s", out, strerror(errno));
         return CLI_FAIL;
@@ -362,7 +384,7 @@ static int run_compare(int argc, char **argv, int demo) {
         if (oc->train.stopped) {
             fprintf(stderr, "stopped; continue with: spikeunet %s --out %s --resume%s\n", name, out,
                     demo ? "" : " --data ...");
-            return CLI_OK;
+            return *stop ? 128 + (int)*stop : CLI_OK; /* interrupted: saved, but not a success */
         }
         if (evaluate_one(oc, &table, &err)) goto fail;
     }

@@ -18,7 +18,7 @@ int cmd_energy(int argc, char **argv) {
         {"--volumes", OPT_INT, &max_volumes, "N", "run on the first N volumes (0: all)"},
         {"--energy-table", OPT_STRING, &table_spec, "fp32|fp16|int8|MAC,AC",
          "pJ per operation: 45 nm presets (Horowitz, ISSCC 2014) or your own MAC,AC values"},
-        {"--threads", OPT_INT, &threads, "N", "threads (default: all cores)"},
+        CLI_THREADS_OPT(threads),
         {NULL, 0, NULL, NULL, NULL}};
     cli_command cmd = {"energy", "Operation counts and estimated energy per layer, measured joules and seconds per "
                                  "volume, for a trained model on real volumes.",
@@ -32,7 +32,11 @@ int cmd_energy(int argc, char **argv) {
     int rc = cli_parse(&cmd, opts, argc, argv, NULL, 0, NULL);
     if (rc) return rc < 0 ? CLI_OK : rc;
     if (cli_require("energy", "--checkpoint", ckpt) || cli_require("energy", "--data", data)) return CLI_USAGE;
-    if (threads > 0) omp_set_num_threads(threads);
+    if ((rc = cli_set_threads(threads, "energy"))) return rc;
+    if (max_volumes < 0) {
+        cli_error("energy", "--volumes must be >= 0 (0: all)");
+        return CLI_USAGE;
+    }
     su_error err;
     su_energy_table table;
     if (su_energy_table_parse(&table, table_spec, &err)) {

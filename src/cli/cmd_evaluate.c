@@ -1,7 +1,9 @@
 /* spikeunet evaluate: score a checkpoint on ACDC volumes with ground truth. */
+#include <errno.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "report.h"
@@ -18,7 +20,7 @@ int cmd_evaluate(int argc, char **argv) {
         {"--subset", OPT_STRING, &subset, "all|val|train", "which volumes: all with ground truth, or the run's split"},
         {"--csv", OPT_STRING, &csv, "FILE", "write per-volume scores (and FILE's .summary.csv, .ef.csv beside it)"},
         {"--energy-table", OPT_STRING, &table_spec, "fp32|fp16|int8|MAC,AC", "pJ per operation for the estimate"},
-        {"--threads", OPT_INT, &threads, "N", "threads (default: all cores)"},
+        CLI_THREADS_OPT(threads),
         {"--quiet", OPT_FLAG, &quiet, NULL, "summary only (no per-volume table)"},
         {NULL, 0, NULL, NULL, NULL}};
     cli_command cmd = {"evaluate", "Score a checkpoint: Dice and IoU for RV, MYO and LV, HD95 in mm, volumes and "
@@ -34,7 +36,18 @@ int cmd_evaluate(int argc, char **argv) {
         cli_error("evaluate", "--subset: expected all, val or train, got '%s'", subset);
         return CLI_USAGE;
     }
-    if (threads > 0) omp_set_num_threads(threads);
+    if ((rc = cli_set_threads(threads, "evaluate"))) return rc;
+    if (csv) { /* find out now, not after the whole evaluation, that the CSV cannot be written */
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", csv);
+        char *slash = strrchr(dir, '/');
+        if (slash) *(slash == dir ? slash + 1 : slash) = 0;
+        else snprintf(dir, sizeof dir, ".");
+        if (access(dir, W_OK | X_OK)) {
+            cli_error("evaluate", "--csv %s: cannot write into %s: %s", csv, dir, strerror(errno));
+            return CLI_FAIL;
+        }
+    }
     su_error err;
     su_energy_table table;
     if (su_energy_table_parse(&table, table_spec, &err)) {

@@ -66,7 +66,7 @@ int cmd_info(int argc, char **argv) {
             n_vol++;
         }
     }
-    printf("%d patients, %d volumes", ds.n_patients, n_vol);
+    printf("%d patient%s, %d volume%s", ds.n_patients, ds.n_patients == 1 ? "" : "s", n_vol, n_vol == 1 ? "" : "s");
     if (no_gt) printf(" (%d without ground truth)", no_gt);
     printf("\n");
     su_acdc_free(&ds);

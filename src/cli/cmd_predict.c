@@ -82,7 +82,7 @@ int cmd_predict(int argc, char **argv) {
         {"--png", OPT_FLAG, &png, NULL, "also DIR/<image name>.png: contours of RV (red), MYO (green), LV (blue) "
                                         "on a few slices, ground truth in a second row when present"},
         {"--force", OPT_FLAG, &force, NULL, "write into an output folder that is not empty"},
-        {"--threads", OPT_INT, &threads, "N", "threads (default: all cores)"},
+        CLI_THREADS_OPT(threads),
         {"--quiet", OPT_FLAG, &quiet, NULL, "no per-image lines"},
         {NULL, 0, NULL, NULL, NULL}};
     cli_command cmd = {"predict", "Segment images: one label map per image, on the image's own voxel grid with its "
@@ -94,7 +94,7 @@ int cmd_predict(int argc, char **argv) {
     if (cli_require("predict", "--checkpoint", ckpt) || cli_require("predict", "--input", input) ||
         cli_require("predict", "--out", out))
         return CLI_USAGE;
-    if (threads > 0) omp_set_num_threads(threads);
+    if ((rc = cli_set_threads(threads, "predict"))) return rc;
     su_error err;
     job *jobs = NULL;
     int n = 0;
@@ -125,6 +125,19 @@ int cmd_predict(int argc, char **argv) {
     } else if (mkdir(out, 0755)) {
         cli_error("predict", "%s: cannot create: %s", out, strerror(errno));
         goto done;
+    }
+    /* A label map takes its image's file name: never let it land on an input image. */
+    for (int i = 0; i < n; i++) {
+        const char *base = strrchr(jobs[i].image, '/');
+        char path[8300];
+        snprintf(path, sizeof path, "%s/%s", out, base ? base + 1 : jobs[i].image);
+        struct stat a, b;
+        if (stat(path, &a) == 0 && stat(jobs[i].image, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+            cli_error("predict", "%s: --out is the input images' own folder; the label map would overwrite %s",
+                      out, jobs[i].image);
+            rc = CLI_USAGE;
+            goto done;
+        }
     }
     for (int i = 0; i < n; i++) {
         su_volume img;

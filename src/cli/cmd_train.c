@@ -35,11 +35,25 @@ int cli_train_options(su_train_options *o, const char *cmd, const char *loss, co
             cli_error(cmd, "--class-weights: expected four numbers w0,w1,w2,w3, got '%s'", class_weights);
             return CLI_USAGE;
         }
+        for (int c = 0; c < 4; c++)
+            if (!(o->class_weight[c] >= 0 && o->class_weight[c] < 1e6f)) {
+                cli_error(cmd, "--class-weights: weights must be >= 0, got '%s'", class_weights);
+                return CLI_USAGE;
+            }
         o->use_class_weight = 1;
     }
-    if (o->epochs < 1 || o->batch < 1 || o->val_every < 1 || !(o->lr > 0) || !(o->val_fraction >= 0 && o->val_fraction < 1) ||
-        !(o->grid.spacing > 0)) {
-        cli_error(cmd, "epochs, batch and val-every must be >= 1, lr and spacing > 0, val-fraction in [0, 1)");
+    const char *bad = o->epochs < 1 ? "--epochs must be >= 1"
+                      : o->batch < 1 ? "--batch must be >= 1"
+                      : o->val_every < 1 ? "--val-every must be >= 1"
+                      : !(o->lr > 0 && o->lr < 10) ? "--lr must be > 0 (and < 10)"
+                      : !(o->weight_decay >= 0) ? "--weight-decay must be >= 0"
+                      : !(o->val_fraction >= 0 && o->val_fraction < 1) ? "--val-fraction must be in [0, 1)"
+                      : !(o->grid.spacing > 0 && o->grid.spacing < 100) ? "--spacing must be > 0 (mm)"
+                      : o->max_train < 0 ? "--max-train must be >= 0 (0: all)"
+                      : o->patience < 0 ? "--patience must be >= 0 (0: never)"
+                      : NULL;
+    if (bad) {
+        cli_error(cmd, "%s", bad);
         return CLI_USAGE;
     }
     return CLI_OK;
@@ -57,8 +71,8 @@ int cmd_train(int argc, char **argv) {
     cli_opt opts[] = {
         {"--data", OPT_STRING, &data, "DIR", "ACDC folder with ground truth (root, training/, or patients)"},
         {"--out", OPT_STRING, &out, "RUN", "run folder: log.csv, last.safetensors, best.safetensors, split.json"},
-        {"--resume", OPT_STRING, &resume, "RUN", "continue a stopped run exactly where it was (other options ignored "
-                                                 "except --epochs, --lr, --data, --threads)"},
+        {"--resume", OPT_STRING, &resume, "RUN", "continue a stopped run exactly where it was (only --epochs, --lr, "
+                                                 "--data, --threads may change)"},
         CLI_PRESET_OPT(preset),
         CLI_MODEL_OPTS(ma),
         {"--epochs", OPT_INT, &o.epochs, "N", "epochs"},
@@ -79,7 +93,7 @@ int cmd_train(int argc, char **argv) {
         {"--max-train", OPT_INT, &o.max_train, "N", "use at most N training volumes (0: all)"},
         {"--init-from", OPT_STRING, &init, "FILE", "start from a checkpoint's weights (e.g. a trained 3D U-Net)"},
         {"--patience", OPT_INT, &o.patience, "N", "stop after N validations without a better IoU (0: never)"},
-        {"--threads", OPT_INT, &threads, "N", "threads (default: all cores)"},
+        CLI_THREADS_OPT(threads),
         {"--force", OPT_FLAG, &force, NULL, "overwrite a run folder that holds a run"},
         {"--quiet", OPT_FLAG, &quiet, NULL, "no progress output"},
         {NULL, 0, NULL, NULL, NULL}};
@@ -97,11 +111,21 @@ int cmd_train(int argc, char **argv) {
     rc = cli_parse(&cmd, opts, ac, av, NULL, 0, NULL);
     if (av != argv) free(av);
     if (rc) return rc < 0 ? CLI_OK : rc;
-    if (resume && preset) {
-        cli_error("train", "--preset does not apply to --resume (a run keeps its configuration)");
-        return CLI_USAGE;
+    if (resume) { /* a run keeps its configuration: refuse flags that --resume would otherwise ignore */
+        static const char *const allowed[] = {"--resume", "--epochs", "--lr", "--data", "--threads", "--quiet", NULL};
+        for (int i = 1; i < argc; i++) {
+            if (strncmp(argv[i], "--", 2)) continue;
+            size_t len = strcspn(argv[i], "=");
+            int ok = 0;
+            for (const char *const *a = allowed; *a && !ok; a++) ok = strlen(*a) == len && !strncmp(*a, argv[i], len);
+            if (!ok) {
+                cli_error("train", "%.*s does not apply to --resume (a run keeps its configuration; only --epochs, "
+                                   "--lr, --data and --threads can change)", (int)len, argv[i]);
+                return CLI_USAGE;
+            }
+        }
     }
-    if (threads > 0) omp_set_num_threads(threads);
+    if ((rc = cli_set_threads(threads, "train"))) return rc;
     /* fault injection for the reliability tests (docs/RELIABILITY.md): the loss of this step becomes NaN */
     const char *fault = getenv("SU_FAULT_NAN_AT_STEP");
     long fault_nan = fault ? atol(fault) : 0;
@@ -121,23 +145,28 @@ int cmd_train(int argc, char **argv) {
     } else {
         if (cli_require("train", "--data", data) || cli_require("train", "--out", out)) return CLI_USAGE;
         if ((rc = cli_model_config(&o.model, &ma, "train"))) return rc;
+        o.val_fraction = val_fraction;
         if ((rc = cli_train_options(&o, "train", loss, split_by, grid, class_weights))) return rc;
         o.data_dir = data;
         o.run_dir = out;
         o.seed = (uint64_t)seed;
-        o.val_fraction = val_fraction;
         o.init_from = init;
         if (su_train(&o, force, cli_progress_fn, &prog, stop, &res, &err)) {
             cli_error("train", "%s", err.msg);
             return CLI_FAIL;
         }
     }
-    if (quiet) return CLI_OK;
+    /* interrupted (Ctrl-C, SIGTERM): the run is saved, but say so in the exit status (128 + signal, as a
+     * shell does) so that `train && evaluate` stops here */
+    const int exit_code = *stop ? 128 + (int)*stop : CLI_OK;
+    if (quiet) return exit_code;
     if (res.stopped)
-        fprintf(stderr, "stopped after %d epochs; resume with: spikeunet train --resume %s\n", res.epochs_done,
+        fprintf(stderr, "stopped after %d epoch%s; resume with: spikeunet train --resume %s\n", res.epochs_done,
+                res.epochs_done == 1 ? "" : "s",
                 resume ? resume : out);
     else
-        fprintf(stderr, "done: %d epochs, best validation IoU %.4f at epoch %d\n", res.epochs_done, res.best_iou,
+        fprintf(stderr, "done: %d epoch%s, best validation IoU %.4f at epoch %d\n", res.epochs_done,
+                res.epochs_done == 1 ? "" : "s", res.best_iou,
                 res.best_epoch);
-    return CLI_OK;
+    return exit_code;
 }

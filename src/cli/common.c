@@ -1,5 +1,7 @@
+/* Helpers shared by the commands: model flags, dimensions, threads, byte counts. */
 #include "common.h"
 
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +77,15 @@ int cli_parse_dims(int *dims, int n, const char *text, const char *flag, const c
         dims[i] = (int)v;
         p = end + 1;
     }
+    return CLI_OK;
+}
+
+int cli_set_threads(int threads, const char *cmd) {
+    if (threads < 0 || threads > 1024) {
+        cli_error(cmd, "--threads: expected 0 (all cores) to 1024, got %d", threads);
+        return CLI_USAGE;
+    }
+    if (threads > 0) omp_set_num_threads(threads);
     return CLI_OK;
 }
 

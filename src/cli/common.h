@@ -14,9 +14,12 @@ typedef struct cli_model_args {
 
 void cli_model_args_default(cli_model_args *a);
 
-/* The architecture flags, for a command's option table. */
+/* The architecture flags, for a command's option table: the network kind and its shape. */
 #define CLI_MODEL_OPTS(a)                                                                                  \
     {"--model", OPT_STRING, &(a).model, "unet|spiking", "network: 3D U-Net or Spiking 3D U-Net"},          \
+        CLI_ARCH_OPTS(a)
+/* The shape alone, for commands that build both networks (compare). */
+#define CLI_ARCH_OPTS(a)                                                                                   \
         {"--base", OPT_INT, &(a).base, "N", "channels at the top level (doubling per level)"},             \
         {"--depth", OPT_INT, &(a).depth, "N", "poolings (levels below the top)"},                          \
         {"--timesteps", OPT_INT, &(a).timesteps, "T", "spiking: time steps per volume"},                    \
@@ -33,6 +36,10 @@ int cli_model_config(su_model_config *cfg, const cli_model_args *a, const char *
 
 /* "16x128x128" (n = 3) or "1x16x128x128" (n = 4) into dims; 0 or CLI_USAGE (printed). */
 int cli_parse_dims(int *dims, int n, const char *text, const char *flag, const char *cmd);
+
+/* --threads N: 0 keeps OpenMP's default (all cores); 1..1024 sets it; anything else is a usage error. */
+int cli_set_threads(int threads, const char *cmd);
+#define CLI_THREADS_OPT(var) {"--threads", OPT_INT, &(var), "N", "threads, 0: all cores"}
 
 /* "1.2 GB", "340 MB" ... */
 const char *cli_bytes(char *buf, size_t size, double bytes);

@@ -8,10 +8,7 @@
 /* The one piece of process-wide state: a signal handler can only reach a static flag. */
 static volatile sig_atomic_t stop_requested;
 
-static void on_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
-}
+static void on_signal(int sig) { stop_requested = sig; /* the CLI exits with 128 + sig after saving */ }
 
 volatile sig_atomic_t *cli_stop_flag(void) {
     struct sigaction sa;

@@ -63,10 +63,15 @@ void report_summary(FILE *f, const su_eval_result *r) {
     if (su_metrics_ejection(&ef, &nef, r->set.rec, r->set.n, &err) == 0 && nef > 0) {
         su_ef_summary es;
         su_metrics_ef_summarize(&es, ef, nef);
-        fprintf(f, "ejection fraction over %zu patients: LV truth %.1f%% predicted %.1f%% (mean |error| %.1f points); "
-                   "RV truth %.1f%% predicted %.1f%% (mean |error| %.1f points)\n",
-                nef, es.lv_ef_gt.mean, es.lv_ef_pred.mean, es.lv_ef_absdiff.mean, es.rv_ef_gt.mean, es.rv_ef_pred.mean,
-                es.rv_ef_absdiff.mean);
+        char t[6][32];
+        const double v[6] = {es.lv_ef_gt.mean, es.lv_ef_pred.mean, es.lv_ef_absdiff.mean,
+                             es.rv_ef_gt.mean, es.rv_ef_pred.mean, es.rv_ef_absdiff.mean};
+        for (int i = 0; i < 6; i++) /* NaN: no patient had a usable ED volume (e.g. LV never predicted) */
+            if (!isfinite(v[i])) snprintf(t[i], sizeof t[i], "n/a");
+            else snprintf(t[i], sizeof t[i], "%.1f%s", v[i], i % 3 == 2 ? " points" : "%");
+        fprintf(f, "ejection fraction over %zu patient%s: LV truth %s predicted %s (mean |error| %s); "
+                   "RV truth %s predicted %s (mean |error| %s)\n",
+                nef, nef == 1 ? "" : "s", t[0], t[1], t[2], t[3], t[4], t[5]);
     }
     free(ef);
 }

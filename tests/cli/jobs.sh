@@ -36,7 +36,8 @@ expect 0 "" -- "$BIN" train --data data/acdc-sample --model spiking --preset pap
 "$BIN" checkpoint "$T/paper/last.safetensors" --metadata | grep -q '"epochs":1,' && ok || bad "--epochs overrides the preset"
 "$BIN" checkpoint "$T/paper/last.safetensors" --metadata | grep -q '"timesteps":4,' && ok || bad "preset paper sets T = 4"
 expect 2 "unknown preset 'fast'" -- "$BIN" train --data data/acdc-sample --out "$T/x" --preset fast
-expect 2 "does not apply to --resume" -- "$BIN" train --resume "$T/run" --preset paper
+expect 2 "--preset does not apply to --resume" -- "$BIN" train --resume "$T/run" --preset paper
+expect 2 "--base does not apply to --resume" -- "$BIN" train --resume "$T/run" --base 8
 "$BIN" train --help | grep -q '^  paper ' && ok || bad "train --help lists the presets"
 
 # ---- bad input to train ---------------------------------------------------------------------------
@@ -46,9 +47,11 @@ expect 2 "expects an integer" -- "$BIN" train --data data/acdc-sample --out "$T/
 expect 2 "missing required option --data" -- "$BIN" train --out "$T/x"
 expect 2 "expected unet or spiking" -- "$BIN" train --data data/acdc-sample --out "$T/x" --model cnn
 expect 1 "$T/nowhere" -- "$BIN" train --data "$T/nowhere" --model unet --out "$T/x1" $TINY
+[ -e "$T/x1" ] && bad "a refused train left its run folder" || ok
 mkdir -p "$T/nogt" && cp -r "$SHARED/data/acdc/testing/patient101" "$T/nogt/" 2>/dev/null &&
   expect 1 "no ground truth" -- "$BIN" train --data "$T/nogt" --model unet --out "$T/x2" $TINY --val-fraction 0
 expect 1 "expected F32 \[4,1,3,3,3\]" -- "$BIN" train --data data/acdc-sample --model unet --base 4 --out "$T/x3" --init-from "$T/run/best.safetensors" $TINY --base 4
+[ -e "$T/x3" ] && bad "a refused --init-from left its run folder" || ok
 expect 1 "last.safetensors" -- "$BIN" train --resume "$T/empty-run"
 
 # ---- evaluate, predict ----------------------------------------------------------------------------
@@ -71,6 +74,36 @@ expect 1 "info.csv\|safetensors\|header" -- "$BIN" predict --checkpoint data/acd
 [ -e "$T/p2" ] && [ -n "$(ls "$T/p2")" ] && bad "predict left files after a bad checkpoint" || ok
 [ -d "$T/nogt" ] && expect 1 "no volumes with ground truth" -- "$BIN" evaluate --checkpoint "$T/run/best.safetensors" --data "$T/nogt"
 expect 2 "expected all, val or train" -- "$BIN" evaluate --checkpoint "$T/run/best.safetensors" --data data/acdc-sample --subset some
+
+# predict never writes over its input images
+mkdir -p "$T/own" && cp data/acdc-sample/patient090/patient090_frame04.nii.gz "$T/own/"
+sum_before=$(cksum < "$T/own/patient090_frame04.nii.gz")
+expect 2 "would overwrite" -- "$BIN" predict --checkpoint "$T/spk/best.safetensors" --input "$T/own" --out "$T/own" --force
+[ "$(cksum < "$T/own/patient090_frame04.nii.gz")" = "$sum_before" ] && ok || bad "predict overwrote its input image"
+
+# ---- thread counts and value ranges ----------------------------------------------------------------
+for n in -1 99999; do
+  expect 2 "expected 0 (all cores) to 1024" -- "$BIN" train --data data/acdc-sample --out "$T/thr" --threads $n
+  expect 2 "expected 0 (all cores) to 1024" -- "$BIN" evaluate --checkpoint "$T/run/best.safetensors" --data data/acdc-sample --threads $n
+done
+expect 2 "max-train must be >= 0" -- "$BIN" train --data data/acdc-sample --out "$T/x" --max-train -1
+expect 2 "val-fraction must be in" -- "$BIN" train --data data/acdc-sample --out "$T/x" --val-fraction 1.5
+expect 2 "weights must be >= 0" -- "$BIN" train --data data/acdc-sample --out "$T/x" --class-weights 1,2,3,-4
+expect 1 "cannot write into" -- "$BIN" evaluate --checkpoint "$T/run/best.safetensors" --data data/acdc-sample --csv "$T/missing/x.csv"
+expect 2 "volumes must be >= 0" -- "$BIN" energy --checkpoint "$T/run/best.safetensors" --data data/acdc-sample --volumes -1
+expect 2 "expected unet, spiking or unet,spiking" -- "$BIN" compare --data data/acdc-sample --out "$T/x" --models unet,foo
+expect 2 "unknown option '--model'" -- "$BIN" compare --data data/acdc-sample --out "$T/x" --model spiking
+[ -e "$T/x" ] && bad "a refused command left $T/x" || ok
+
+# ---- Ctrl-C: the step finishes, the run is saved, the exit status says it was interrupted ----------
+"$BIN" train --data data/acdc-sample --model unet --out "$T/int" --epochs 100000 $TINY & pid=$!
+i=0; while [ ! -s "$T/int/last.safetensors" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+kill -INT $pid; wait $pid; rc=$?
+[ "$rc" -eq 130 ] && ok || bad "SIGINT: exit $rc, expected 130"
+"$BIN" checkpoint "$T/int/last.safetensors" >/dev/null && ok || bad "SIGINT: last.safetensors invalid"
+done_epochs=$(tail -n +2 "$T/int/log.csv" | wc -l)
+expect 0 "" -- "$BIN" train --resume "$T/int" --epochs $((done_epochs + 1)) --quiet
+[ "$(tail -n +2 "$T/int/log.csv" | wc -l)" -eq $((done_epochs + 1)) ] && ok || bad "SIGINT: resume continues the log"
 
 # ---- compare (both models, tiny) -----------------------------------------------------------------
 expect 0 "" -- "$BIN" compare --data data/acdc-sample --out "$T/cmp" --epochs 1 --timesteps 2 $TINY
