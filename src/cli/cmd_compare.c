@@ -257,6 +257,15 @@ static int write_results(const char *out, outcome *o, int n, char names[2][64], 
     return 0;
 }
 
+/* DIR/unet/best.safetensors, which --spiking-init unet starts the spiking network from; -1 (printed) if absent. */
+static int unet_checkpoint(char *path, size_t size, const char *out, const char *cmd) {
+    snprintf(path, size, "%s/unet/best.safetensors", out);
+    if (access(path, R_OK) == 0) return 0;
+    cli_error(cmd, "--spiking-init unet: %s: %s (train the 3D U-Net first: --models unet,spiking)", path,
+              strerror(errno));
+    return -1;
+}
+
 static int run_compare(int argc, char **argv, int demo) {
     const char *name = demo ? "demo" : "compare";
     cli_model_args ma;
@@ -265,7 +274,7 @@ static int run_compare(int argc, char **argv, int demo) {
     su_train_options_default(&o, SU_MODEL_UNET);
     const char *data = demo ? "data/acdc-sample" : NULL, *out = demo ? "runs/demo" : NULL, *loss = "ce+dice",
                *split_by = "patient", *grid = "16x128x128", *table_spec = "fp32", *models = "unet,spiking",
-               *preset = NULL;
+               *preset = NULL, *spiking_init = "none";
     int seed = 42, threads = 0, force = demo, resume = 0, quiet = 0, spiking_epochs = 0;
     float val_fraction = 0.2f;
     if (demo) { /* sized to finish in a few minutes on 2 cores and still learn (README) */
@@ -285,6 +294,8 @@ static int run_compare(int argc, char **argv, int demo) {
         {"--models", OPT_STRING, &models, "LIST", "which to train: unet,spiking (or one of them)"},
         {"--epochs", OPT_INT, &o.epochs, "N", "epochs (both models unless --spiking-epochs)"},
         {"--spiking-epochs", OPT_INT, &spiking_epochs, "N", "epochs of the spiking model (0: same as --epochs)"},
+        {"--spiking-init", OPT_STRING, &spiking_init, "none|unet",
+         "start the spiking network from random weights, or from this comparison's trained 3D U-Net (DIR/unet)"},
         {"--lr", OPT_FLOAT, &o.lr, "LR", "Adam learning rate"},
         {"--batch", OPT_INT, &o.batch, "B", "volumes per step"},
         {"--loss", OPT_STRING, &loss, "ce|dice|ce+dice", "loss"},
@@ -342,6 +353,10 @@ static int run_compare(int argc, char **argv, int demo) {
     }
     o.val_fraction = val_fraction;
     if ((rc = cli_train_options(&o, name, loss, split_by, grid, NULL))) return rc;
+    if (strcmp(spiking_init, "none") && strcmp(spiking_init, "unet")) {
+        cli_error(name, "--spiking-init: expected none or unet, got '%s'", spiking_init);
+        return CLI_USAGE;
+    }
     if (spiking_epochs < 0) {
         cli_error(name, "--spiking-epochs must be >= 0 (0: same as --epochs)");
         return CLI_USAGE;
@@ -353,6 +368,9 @@ static int run_compare(int argc, char **argv, int demo) {
         cli_error(name, "%s: folder holds results (use --resume to continue its runs, or --force to start over)", out);
         return CLI_USAGE;
     }
+    char unet_best[4300];
+    if (!want_unet && !strcmp(spiking_init, "unet") && unet_checkpoint(unet_best, sizeof unet_best, out, name))
+        return CLI_FAIL; /* without training one here, DIR/unet must hold a trained 3D U-Net already */
     su_dataset check; /* a missing or unreadable data folder is refused before DIR is made */
     if (su_acdc_scan(&check, data, &err)) {
         cli_error(name, "%s", err.msg);
@@ -379,6 +397,10 @@ static int run_compare(int argc, char **argv, int demo) {
         ma.model = oc->name;
         if ((rc = cli_model_config(&opt.model, &ma, name))) return rc;
         if (spk && spiking_epochs > 0) opt.epochs = spiking_epochs;
+        if (spk && !strcmp(spiking_init, "unet")) {
+            if (unet_checkpoint(unet_best, sizeof unet_best, out, name)) return CLI_FAIL;
+            opt.init_from = unet_best;
+        }
         if (!quiet) fprintf(stderr, "== %s: %d epochs\n", oc->title, opt.epochs);
         if (train_one(oc, &opt, resume, quiet, stop, &err)) goto fail;
         if (oc->train.stopped) {

@@ -89,16 +89,19 @@ int cmd_energy(int argc, char **argv) {
     printf("%s: %s on %d volume%s of %s, grid %dx%dx%d at %.2f mm\n\n", ckpt,
            cfg->kind == SU_MODEL_SPIKING ? "Spiking 3D U-Net" : "3D U-Net", n, n == 1 ? "" : "s", data, pred.grid.D,
            pred.grid.H, pred.grid.W, pred.grid.spacing);
-    printf("%-18s %-7s %10s %10s %8s %10s\n", "layer", "kind", "MMAC", "MSOP", "in rate", "est. mJ");
+    /* dense: every multiply-accumulate of the graph; charged: what the estimate counts (MACs where the input is
+     * real-valued, accumulates (SOPs) where it is spikes) */
+    printf("%-18s %-7s %11s %11s %11s %8s %10s\n", "layer", "kind", "dense MMAC", "MAC (M)", "SOP (M)", "in rate",
+           "est. mJ");
     for (int i = 0; i < nops; i++) {
         char rate[16] = "-";
         if (ops[i].input_rate >= 0) snprintf(rate, sizeof rate, "%.3f", ops[i].input_rate);
-        printf("%-18s %-7s %10.1f %10.1f %8s %10.3f\n", ops[i].name, ops[i].kind, ops[i].macs / 1e6, ops[i].sops / 1e6,
-               rate, per[i].total_mj);
+        printf("%-18s %-7s %11.1f %11.1f %11.1f %8s %10.3f\n", ops[i].name, ops[i].kind, ops[i].macs / 1e6,
+               per[i].charged_macs / 1e6, per[i].charged_acs / 1e6, rate, per[i].total_mj);
     }
-    printf("\ntotal per volume: %.2f GMAC, %.2f GSOP, %.2f M neuron updates -> estimated %.1f mJ (%s: MAC %.2f pJ, "
-           "AC %.2f pJ; %s)\n", est.macs / 1e9, est.sops / 1e9, est.neuron_updates / 1e6, est.total_mj, table.name,
-           table.e_mac_pj, table.e_ac_pj, SU_ENERGY_NOTE);
+    printf("\ntotal per volume: %.2f GMAC + %.2f GSOP + %.2f M neuron updates -> estimated %.1f mJ (%s: MAC %.2f pJ, "
+           "AC %.2f pJ; %s)\n", est.charged_macs / 1e9, est.charged_acs / 1e9, est.neuron_updates / 1e6, est.total_mj,
+           table.name, table.e_mac_pj, table.e_ac_pj, SU_ENERGY_NOTE);
     if (cfg->kind == SU_MODEL_SPIKING) {
         printf("the same operations all as dense MACs (what a non-spiking run of this graph would cost): %.1f mJ\n",
                (est.macs + est.neuron_updates) * table.e_mac_pj * 1e-9);

@@ -145,6 +145,11 @@ int cmd_train(int argc, char **argv) {
     } else {
         if (cli_require("train", "--data", data) || cli_require("train", "--out", out)) return CLI_USAGE;
         if ((rc = cli_model_config(&o.model, &ma, "train"))) return rc;
+        if (preset && !strcmp(preset, "best") && o.model.kind == SU_MODEL_SPIKING && !init) {
+            cli_error("train", "--preset best starts the spiking network from a trained 3D U-Net: give its "
+                               "checkpoint with --init-from (e.g. runs/unet/best.safetensors)");
+            return CLI_USAGE;
+        }
         o.val_fraction = val_fraction;
         if ((rc = cli_train_options(&o, "train", loss, split_by, grid, class_weights))) return rc;
         o.data_dir = data;

@@ -17,6 +17,6 @@ int cli_expand_preset(const char *cmd, int argc, char **argv, int *out_argc, cha
 void cli_print_presets(FILE *f);
 
 #define CLI_PRESET_OPT(var)                                                                                     \
-    {"--preset", OPT_STRING, &(var), "NAME", "a named configuration (flags given too override it; see below)"}
+    {"--preset", OPT_STRING, &(var), "paper|best", "a named configuration (flags given too override it; see below)"}
 
 #endif

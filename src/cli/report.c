@@ -85,8 +85,10 @@ void report_energy(FILE *f, const su_eval_result *r, const su_model_config *cfg)
     else
         fprintf(f, ", measured energy not available (%s)", r->measured.reason);
     fprintf(f, "\n");
-    fprintf(f, "operation-count estimate per volume (%s): %.2f GMAC + %.2f GSOP", cfg->kind == SU_MODEL_SPIKING ? "spiking, at these firing rates" : "dense",
-            r->macs / 1e9, r->sops / 1e9);
+    /* the counts that are charged: MACs of layers fed by real values, SOPs of layers fed by spikes, LIF updates */
+    fprintf(f, "operation-count estimate per volume (%s): %.2f GMAC + %.2f GSOP + %.1f M neuron updates",
+            cfg->kind == SU_MODEL_SPIKING ? "spiking, at these firing rates" : "dense", r->estimate.charged_macs / 1e9,
+            r->estimate.charged_acs / 1e9, r->estimate.neuron_updates / 1e6);
     fprintf(f, " -> %.1f mJ (%s table: MAC %.2f pJ, AC %.2f pJ; %s)\n", r->estimate.total_mj, r->estimate.table.name,
             r->estimate.table.e_mac_pj, r->estimate.table.e_ac_pj, SU_ENERGY_NOTE);
     if (r->n_lif) {

@@ -110,6 +110,13 @@ expect 0 "" -- "$BIN" compare --data data/acdc-sample --out "$T/cmp" --epochs 1 
 [ -s "$T/cmp/results.md" ] && grep -q "Spiking 3D U-Net" "$T/cmp/results.md" && ok || bad "compare results.md"
 grep -q "3D U-Net" "$T/out" && grep -q "Spiking 3D U-Net" "$T/out" && ok || bad "compare prints both rows"
 expect 2 "holds results" -- "$BIN" compare --data data/acdc-sample --out "$T/cmp" --epochs 1 $TINY
+# the spiking network started from the comparison's own trained 3D U-Net (what --preset best does)
+expect 0 "" -- "$BIN" compare --data data/acdc-sample --out "$T/cmp2" --epochs 1 --timesteps 2 --spiking-init unet $TINY
+"$BIN" checkpoint "$T/cmp2/spiking/best.safetensors" --metadata | grep -q "\"init_from\":\"$T/cmp2/unet/best.safetensors\"" && ok || bad "--spiking-init unet: init_from not recorded"
+expect 1 "train the 3D U-Net first" -- "$BIN" compare --data data/acdc-sample --out "$T/cmp3" --models spiking --spiking-init unet $TINY
+[ -e "$T/cmp3" ] && bad "a refused compare left its folder" || ok
+expect 2 "expected none or unet" -- "$BIN" compare --data data/acdc-sample --out "$T/cmp4" --spiking-init relu
+expect 2 "give its checkpoint with --init-from" -- "$BIN" train --data data/acdc-sample --model spiking --preset best --out "$T/best"
 
 echo "cli jobs: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
