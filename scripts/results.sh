@@ -6,7 +6,7 @@
 set -eu
 BIN=${SU_BIN:-build/spikeunet}
 DATA=${SU_DATA:-../shared/data/acdc/training}
-OUT=docs/results
+OUT=${SU_OUT:-docs/results}
 THREADS=${SU_THREADS:-2}
 [ $# -gt 0 ] || set -- $(ls -d runs/unet runs/spiking* 2>/dev/null)
 mkdir -p "$OUT"

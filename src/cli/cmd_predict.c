@@ -26,6 +26,15 @@ static int is_image_name(const char *name) {
     return (ends_with(name, ".nii.gz") || ends_with(name, ".nii")) && !strstr(name, "_gt.nii") && !strstr(name, "_4d.nii");
 }
 
+/* The ground truth beside an image, ACDC style (x.nii.gz -> x_gt.nii.gz), for the pictures; "" if none. */
+static void find_label(job *j) {
+    const char *ext = strstr(j->image, ".nii");
+    j->label[0] = 0;
+    if (!ext) return;
+    snprintf(j->label, sizeof j->label, "%.*s_gt%s", (int)(ext - j->image), j->image, ext);
+    if (access(j->label, R_OK)) j->label[0] = 0;
+}
+
 static int cmp_job(const void *a, const void *b) { return strcmp(((const job *)a)->image, ((const job *)b)->image); }
 
 /* The images to segment: one file; an ACDC folder (ED and ES of each patient, with ground truth for the
@@ -38,6 +47,7 @@ static int collect(job **out, int *n, const char *input, su_error *err) {
     if (!S_ISDIR(st.st_mode)) {
         *out = calloc(1, sizeof(job));
         snprintf((*out)[0].image, sizeof(*out)[0].image, "%s", input);
+        find_label(&(*out)[0]);
         *n = 1;
         return 0;
     }
@@ -65,6 +75,7 @@ static int collect(job **out, int *n, const char *input, su_error *err) {
         job *j = &(*out)[(*n)++];
         memset(j, 0, sizeof *j);
         snprintf(j->image, sizeof j->image, "%s/%s", input, e->d_name);
+        find_label(j);
     }
     closedir(d);
     if (*n == 0) return su_fail(err, "%s: no ACDC patients and no NIfTI images here (%s)", input, scan_err.msg);
