@@ -621,6 +621,11 @@ int su_train_resume(const char *run_dir, const su_resume_options *ov, su_progres
     }
     if (su_model_from_checkpoint(&r.m, &ck, 1, err)) goto done;
     r.o.model = *su_model_get_config(r.m);
+    if (ov && ov->epochs > 0 && ov->epochs < r.epochs_done) {
+        su_fail(err, "%s: the run has done %d epochs already; --epochs %d would end before that (give more to "
+                     "continue)", run_dir, r.epochs_done, ov->epochs);
+        goto done;
+    }
     if (ov && ov->epochs > 0) r.o.epochs = ov->epochs;
     if (ov && ov->data_dir) snprintf(r.data_dir, sizeof r.data_dir, "%s", ov->data_dir);
     if (ov && ov->lr > 0) r.o.lr = ov->lr;

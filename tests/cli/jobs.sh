@@ -37,6 +37,7 @@ expect 0 "" -- "$BIN" train --data data/acdc-sample --model spiking --preset pap
 "$BIN" checkpoint "$T/paper/last.safetensors" --metadata | grep -q '"timesteps":4,' && ok || bad "preset paper sets T = 4"
 expect 2 "unknown preset 'fast'" -- "$BIN" train --data data/acdc-sample --out "$T/x" --preset fast
 expect 2 "--preset does not apply to --resume" -- "$BIN" train --resume "$T/run" --preset paper
+expect 1 "would end before that" -- "$BIN" train --resume "$T/run" --epochs 1
 expect 2 "--base does not apply to --resume" -- "$BIN" train --resume "$T/run" --base 8
 "$BIN" train --help | grep -q '^  paper ' && ok || bad "train --help lists the presets"
 
