@@ -27,6 +27,9 @@ ls "$T/run" | grep -q tmp && bad "temporary files left in the run folder" || ok
 expect 0 "" -- "$BIN" train --resume "$T/run" --epochs 3 --quiet
 [ "$(tail -n +2 "$T/run/log.csv" | wc -l)" -eq 3 ] && ok || bad "resumed log.csv should have 3 epochs"
 head -1 "$T/run/log.csv" | grep -q '^epoch,train_loss,val_loss' && ok || bad "log.csv header"
+"$BIN" checkpoint "$T/run/last.safetensors" | grep -q "^training: epoch 3 of 3, " && ok || bad "checkpoint: training state line"
+[ "$(tail -c 1 "$T/run/split.json" | od -An -c | tr -d ' ')" = '\n' ] && ok || bad "split.json ends with a newline"
+"$BIN" checkpoint "$T/run/last.safetensors" --metadata | grep -q '"val_fraction":0.2,' && ok || bad "metadata floats as short decimals"
 # the spiking model logs firing rates
 expect 0 "" -- "$BIN" train --data data/acdc-sample --model spiking --timesteps 2 --out "$T/spk" --epochs 1 $TINY
 head -1 "$T/spk/log.csv" | grep -q 'fr_enc0.lif1' && ok || bad "spiking log.csv lacks firing-rate columns"
