@@ -1,0 +1,27 @@
+#!/bin/sh
+# The trained models shipped in models/ (docs/RESULTS.md): each is a valid checkpoint that predicts a
+# label map for a bundled image, on the image's own grid (what a fresh clone promises in the README).
+set -u
+BIN=${SU_BIN:-build/spikeunet}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+img=data/acdc-sample/patient001/patient001_frame01.nii.gz
+for m in models/*.safetensors; do
+  [ -e "$m" ] || continue
+  size=$(wc -c < "$m")
+  [ "$size" -lt 31457280 ] && ok || bad "$m: $size bytes, over 30 MB"
+  "$BIN" checkpoint "$m" >/dev/null && ok || bad "$m: not a valid checkpoint"
+  name=$(basename "$m" .safetensors)
+  "$BIN" predict --checkpoint "$m" --input "$img" --out "$T/$name" --threads 2 --quiet && ok || bad "$m: predict failed"
+  [ -s "$T/$name/patient001_frame01.nii.gz" ] && ok || bad "$m: no label map"
+  "$BIN" evaluate --checkpoint "$m" --data data/acdc-sample/patient001 --threads 2 --quiet > "$T/eval.txt" 2>&1 &&
+    ok || bad "$m: evaluate failed: $(cat "$T/eval.txt")"
+  # a trained model segments a training patient of the sample far above chance
+  iou=$(sed -n 's/^mean IoU over RV, MYO, LV (3 structures): \([0-9.]*\).*/\1/p' "$T/eval.txt")
+  awk -v v="${iou:-0}" 'BEGIN { exit !(v > 0.4) }' && ok || bad "$m: mean IoU ${iou:-?} on patient001, expected > 0.4"
+done
+echo "cli models: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
