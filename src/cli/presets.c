@@ -25,7 +25,7 @@ static const preset PRESETS[] = {
     /* The best variant measured so far (docs/RESULTS.md): the study's setup, with the spiking network starting
      * from the trained 3D U-Net's weights instead of a random initialisation. train needs that checkpoint
      * (--init-from); compare and demo use the 3D U-Net they have just trained. */
-    {"best", "the paper's setup, the spiking network initialised from the trained 3D U-Net (train: give --init-from)",
+    {"best", "the paper's setup, the spiking network initialised from the trained 3D U-Net (best in a screening on the sample; train: give --init-from)",
      {PAPER_FLAGS, NULL},
      {"--spiking-init", "unet", NULL}},
 };
