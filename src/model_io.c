@@ -43,11 +43,9 @@ char *su_model_config_to_json(const su_model_config *c) {
     return s;
 }
 
+/* a number of the configuration JSON */
 static int get_number(const cJSON *o, const char *key, double *v, su_error *err) {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsNumber(it)) return su_fail(err, "configuration: '%s' missing or not a number", key);
-    *v = it->valuedouble;
-    return 0;
+    return su_json_number(o, key, "configuration", v, err);
 }
 
 static int get_int(const cJSON *o, const char *key, int *v, su_error *err) {

@@ -120,11 +120,9 @@ static char *options_json(const run *r) {
     return out;
 }
 
+/* a number of the training state JSON */
 static int jnum(const cJSON *o, const char *key, double *v, su_error *err) {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsNumber(it)) return su_fail(err, "training state: '%s' missing or not a number", key);
-    *v = it->valuedouble;
-    return 0;
+    return su_json_number(o, key, "training state", v, err);
 }
 
 /* Restores options and state from a checkpoint's metadata. */

@@ -406,7 +406,7 @@ static int run_compare(int argc, char **argv, int demo) {
         if (oc->train.stopped) {
             fprintf(stderr, "stopped; continue with: spikeunet %s --out %s --resume%s\n", name, out,
                     demo ? "" : " --data ...");
-            return *stop ? 128 + (int)*stop : CLI_OK; /* interrupted: saved, but not a success */
+            return cli_exit_status(stop);
         }
         if (evaluate_one(oc, &table, &err)) goto fail;
     }

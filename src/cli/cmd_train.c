@@ -161,9 +161,7 @@ int cmd_train(int argc, char **argv) {
             return CLI_FAIL;
         }
     }
-    /* interrupted (Ctrl-C, SIGTERM): the run is saved, but say so in the exit status (128 + signal, as a
-     * shell does) so that `train && evaluate` stops here */
-    const int exit_code = *stop ? 128 + (int)*stop : CLI_OK;
+    const int exit_code = cli_exit_status(stop);
     if (quiet) return exit_code;
     if (res.stopped)
         fprintf(stderr, "stopped after %d epoch%s; resume with: spikeunet train --resume %s\n", res.epochs_done,

@@ -21,6 +21,8 @@ volatile sig_atomic_t *cli_stop_flag(void) {
     return &stop_requested;
 }
 
+int cli_exit_status(volatile sig_atomic_t *stop) { return *stop ? 128 + (int)*stop : 0; }
+
 static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);

@@ -4,12 +4,7 @@
 # reach exactly the weights of an uninterrupted run with the same seed and threads. Then a NaN loss and a
 # full disk: a clear message, and the previous checkpoint intact.
 set -u
-BIN=${SU_BIN:-build/spikeunet}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/lib.sh"
 EPOCHS=6
 ARGS="--data data/acdc-sample --model unet --base 2 --depth 2 --grid 8x32x32 --spacing 8 --max-train 4 --threads 2 --quiet --seed 7"
 
@@ -78,5 +73,4 @@ before=$(md5sum <"$T/full/last.safetensors")
 ls "$T/full" | grep -q tmp && bad "disk full left a temporary file" || ok
 "$BIN" checkpoint "$T/full/last.safetensors" >/dev/null && ok || bad "previous checkpoint unreadable"
 
-echo "cli crash: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "cli crash"

@@ -2,13 +2,8 @@
 # train / resume / evaluate / predict / compare on the bundled sample with a tiny network, and the bad
 # inputs of the main job: every failure must be one clear message, a non-zero exit, and no partial files.
 set -u
-BIN=${SU_BIN:-build/spikeunet}
+. "$(dirname "$0")/lib.sh"
 SHARED=${SU_SHARED:-../shared}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 # expect CODE NEEDLE -- command...: exit code and a message on stderr containing NEEDLE
 expect() {
   code=$1 needle=$2; shift 3
@@ -122,5 +117,4 @@ expect 1 "train the 3D U-Net first" -- "$BIN" compare --data data/acdc-sample --
 expect 2 "expected none or unet" -- "$BIN" compare --data data/acdc-sample --out "$T/cmp4" --spiking-init relu
 expect 2 "give its checkpoint with --init-from" -- "$BIN" train --data data/acdc-sample --model spiking --preset best --out "$T/best"
 
-echo "cli jobs: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "cli jobs"

@@ -2,12 +2,7 @@
 # The trained models shipped in models/ (docs/RESULTS.md): each is a valid checkpoint that predicts a
 # label map for a bundled image, on the image's own grid (what a fresh clone promises in the README).
 set -u
-BIN=${SU_BIN:-build/spikeunet}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/lib.sh"
 img=data/acdc-sample/patient001/patient001_frame01.nii.gz
 for m in models/*.safetensors; do
   [ -e "$m" ] || continue
@@ -23,5 +18,4 @@ for m in models/*.safetensors; do
   iou=$(sed -n 's/^mean IoU over RV, MYO, LV (3 structures): \([0-9.]*\).*/\1/p' "$T/eval.txt")
   awk -v v="${iou:-0}" 'BEGIN { exit !(v > 0.4) }' && ok || bad "$m: mean IoU ${iou:-?} on patient001, expected > 0.4"
 done
-echo "cli models: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "cli models"
