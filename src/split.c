@@ -230,8 +230,9 @@ int su_split_format(char **json, const su_split *s, const su_dataset *ds, su_err
     return 0;
 }
 
+/* missing: NULL makes a name absent from ds an error; otherwise such names are skipped and counted. */
 static int parse_names(int **out, int *count, const cJSON *arr, const char *key, const su_dataset *ds,
-                       unsigned char *seen, unsigned char mark, su_error *err) {
+                       unsigned char *seen, unsigned char mark, int *missing, su_error *err) {
     if (!cJSON_IsArray(arr)) return su_fail(err, "split: '%s' is missing or not an array", key);
     int n = cJSON_GetArraySize(arr);
     *out = malloc((size_t)(n + 1) * sizeof **out);
@@ -252,6 +253,10 @@ static int parse_names(int **out, int *count, const cJSON *arr, const char *key,
         memcpy(id, name, len);
         id[len] = 0;
         int p = su_acdc_find(ds, id);
+        if (p < 0 && missing) {
+            ++*missing;
+            continue;
+        }
         if (p < 0) return su_fail(err, "split: volume '%s' is not in the data set", name);
         int v = 2 * p + phase;
         if (seen[v]) {
@@ -266,7 +271,14 @@ static int parse_names(int **out, int *count, const cJSON *arr, const char *key,
 }
 
 int su_split_parse(su_split *s, const su_dataset *ds, const char *json, su_error *err) {
+    return su_split_parse_present(s, NULL, NULL, ds, json, err);
+}
+
+int su_split_parse_present(su_split *s, int *missing_train, int *missing_val, const su_dataset *ds, const char *json,
+                           su_error *err) {
     memset(s, 0, sizeof *s);
+    if (missing_train) *missing_train = 0;
+    if (missing_val) *missing_val = 0;
     if (!ds || ds->n_patients <= 0) return su_fail(err, "split: the data set has no patients");
     cJSON *root = cJSON_Parse(json);
     if (!root || !cJSON_IsObject(root)) {
@@ -280,8 +292,9 @@ int su_split_parse(su_split *s, const su_dataset *ds, const char *json, su_error
         goto done;
     }
     if (parse_names(&s->train, &s->n_train, cJSON_GetObjectItemCaseSensitive(root, "train"), "train", ds, seen, 1,
-                    err) ||
-        parse_names(&s->val, &s->n_val, cJSON_GetObjectItemCaseSensitive(root, "val"), "val", ds, seen, 2, err))
+                    missing_train, err) ||
+        parse_names(&s->val, &s->n_val, cJSON_GetObjectItemCaseSensitive(root, "val"), "val", ds, seen, 2,
+                    missing_val, err))
         goto done;
     const char *method = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "method"));
     s->method = method && !strcmp(method, "volume") ? SU_SPLIT_BY_VOLUME : SU_SPLIT_BY_PATIENT;

@@ -514,10 +514,43 @@ static void open_counter(run *r) {
     r->have_counter = su_energy_rapl_open(&r->counter, NULL, &ignored) == 0;
 }
 
+/* Refuses a starting checkpoint that was trained on a patient this run validates on: its validation
+ * scores would be flattered (the patient's heart was seen). Checkpoints without a saved split (trained
+ * elsewhere) pass. By patient, because ED and ES of one heart are near-duplicates. */
+static int check_init_leak(const su_checkpoint *ck, const char *path, const su_dataset *ds, const su_split *split,
+                           su_error *err) {
+    char *sj = NULL;
+    su_error ignored;
+    if (su_train_saved_split(&sj, NULL, 0, ck, &ignored)) return 0;
+    su_split seen;
+    int mt = 0, mv = 0, rc = 0;
+    if (su_split_parse_present(&seen, &mt, &mv, ds, sj, &ignored)) {
+        free(sj);
+        return 0;
+    }
+    free(sj);
+    for (int i = 0; i < split->n_val && !rc; i++)
+        for (int j = 0; j < seen.n_train; j++)
+            if (split->val[i] / 2 == seen.train[j] / 2) {
+                rc = su_fail(err,
+                             "%s was trained on %s, which this run validates on (its validation scores would be "
+                             "flattered); train with the same --seed, --val-fraction and --split-by as that run "
+                             "(--init-from)",
+                             path, ds->patients[split->val[i] / 2].id);
+                break;
+            }
+    su_split_free(&seen);
+    return rc;
+}
+
 /* Copies every tensor of a checkpoint that the model also has (same name and shape). */
-static int init_from(su_model *m, const char *path, su_error *err) {
+static int init_from(su_model *m, const char *path, const su_dataset *ds, const su_split *split, su_error *err) {
     su_checkpoint ck;
     if (su_checkpoint_read(&ck, path, err)) return -1;
+    if (check_init_leak(&ck, path, ds, split, err)) {
+        su_checkpoint_free(&ck);
+        return -1;
+    }
     int copied = 0;
     for (int i = 0; i < su_model_num_tensors(m); i++) {
         const su_tensor_info *t = su_model_tensor(m, i);
@@ -569,7 +602,7 @@ int su_train(const su_train_options *o, int force, su_progress_fn progress, void
         su_split_format(&r.split_json, &r.split, &r.ds, err))
         goto done;
     if (su_model_create(&r.m, &o->model, o->seed, err)) goto done;
-    if (o->init_from && *o->init_from && init_from(r.m, o->init_from, err)) goto done;
+    if (o->init_from && *o->init_from && init_from(r.m, o->init_from, &r.ds, &r.split, err)) goto done;
     if (prepare_data(&r, progress, ctx, err)) goto done;
     if (!exists && mkdir(o->run_dir, 0755)) {
         su_fail(err, "%s: cannot create the run folder: %s", o->run_dir, strerror(errno));
@@ -659,6 +692,7 @@ int su_train_state(su_train_state_info *info, const su_checkpoint *ck, su_error 
     if (!j) return su_fail(err, "%s: no training state in this checkpoint (metadata '%s')", ck->path, SU_TRAIN_KEY);
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "state"), *split = cJSON_GetObjectItemCaseSensitive(j, "split");
     const cJSON *dd = cJSON_GetObjectItemCaseSensitive(j, "data_dir");
+    const cJSON *init = cJSON_GetObjectItemCaseSensitive(j, "init_from");
     double v[6] = {0};
     int rc = jnum(j, "epochs", &v[0], err) || jnum(s, "epochs_done", &v[1], err) || jnum(s, "best_iou", &v[2], err) ||
              jnum(s, "best_epoch", &v[3], err) || jnum(s, "adam_t", &v[4], err) || jnum(s, "seconds", &v[5], err);
@@ -670,6 +704,7 @@ int su_train_state(su_train_state_info *info, const su_checkpoint *ck, su_error 
         info->n_train = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(split, "train"));
         info->n_val = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(split, "val"));
         snprintf(info->data_dir, sizeof info->data_dir, "%s", cJSON_IsString(dd) ? dd->valuestring : "");
+        snprintf(info->init_from, sizeof info->init_from, "%s", cJSON_IsString(init) ? init->valuestring : "");
     }
     cJSON_Delete(j);
     return rc ? -1 : 0;

@@ -88,6 +88,11 @@ int su_split_format(char **json, const su_split *s, const su_dataset *ds, su_err
  * Unknown names, duplicates or a volume in both sets are errors. */
 int su_split_parse(su_split *s, const su_dataset *ds, const char *json, su_error *err);
 
+/* As su_split_parse, but volumes whose patient is not in ds are skipped and counted (a folder holding
+ * only some of a run's patients, e.g. scoring the held-out ones present). Other faults are errors. */
+int su_split_parse_present(su_split *s, int *missing_train, int *missing_val, const su_dataset *ds, const char *json,
+                           su_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -115,6 +115,7 @@ typedef struct su_train_state_info {
     double seconds;           /* training + validation wall time so far */
     int n_train, n_val;       /* volumes in the split */
     char data_dir[1024];
+    char init_from[1024];     /* the checkpoint the weights started from (--init-from), "" for random */
 } su_train_state_info;
 
 /* Reads the training state of a checkpoint written by su_train (fails when it has none). */

@@ -55,11 +55,13 @@ int cmd_checkpoint(int argc, char **argv) {
         }
         su_train_state_info st;
         su_error ignored; /* a checkpoint need not come from training */
-        if (su_train_state(&st, &ck, &ignored) == 0)
+        if (su_train_state(&st, &ck, &ignored) == 0) {
             printf("training: epoch %d of %d, %ld Adam steps, %.1f h; best validation IoU %.4f at epoch %d; "
                    "data %s (%d training / %d validation volumes)\n",
                    st.epochs_done, st.epochs, st.adam_t, st.seconds / 3600, st.best_iou, st.best_epoch,
                    st.data_dir[0] ? st.data_dir : "?", st.n_train, st.n_val);
+            printf("started from: %s\n", st.init_from[0] ? st.init_from : "random weights (seeded)");
+        }
         printf("metadata%s:\n", meta ? "" : " (long values cut; --metadata prints them in full)");
         for (size_t i = 0; i < ck.n_meta; i++) {
             const char *v = ck.meta[i].value;

@@ -203,6 +203,22 @@ static void print_table(FILE *f, outcome *o, int n, int md, char names[2][64]) {
     }
 }
 
+/* What a run's weights started from, read back from its checkpoint (so a resumed compare reports it too). */
+static void started_from(char *text, size_t size, const char *checkpoint) {
+    su_checkpoint ck;
+    su_train_state_info st;
+    su_error ignored;
+    snprintf(text, size, "not recorded");
+    if (su_checkpoint_read(&ck, checkpoint, &ignored)) return;
+    if (su_train_state(&st, &ck, &ignored) == 0) {
+        if (st.init_from[0])
+            snprintf(text, size, "the trained `%s` (--spiking-init unet)", st.init_from);
+        else
+            snprintf(text, size, "random (seeded)");
+    }
+    su_checkpoint_free(&ck);
+}
+
 static int write_results(const char *out, outcome *o, int n, char names[2][64], const char *data, int demo,
                          su_error *err) {
     char path[4200], tmp[4300];
@@ -235,6 +251,9 @@ static int write_results(const char *out, outcome *o, int n, char names[2][64], 
         fprintf(f, "Configuration: `%s`  \nTraining: %d epochs, best validation IoU (network grid) %.4f at epoch %d; "
                    "run folder `%s`.\n", cfg, o[k].epochs, o[k].train.best_iou, o[k].train.best_epoch, o[k].run);
         free(cfg);
+        char start[1200];
+        started_from(start, sizeof start, o[k].best);
+        fprintf(f, "Starting weights: %s.\n", start);
         if (o[k].eval.n_lif) {
             fprintf(f, "\nFiring rates per LIF layer (mean %.4f): ", o[k].eval.mean_rate);
             for (int i = 0; i < o[k].eval.n_lif; i++) fprintf(f, "%s%.3f", i ? ", " : "", o[k].eval.rates[i]);

@@ -74,11 +74,22 @@ int cmd_evaluate(int argc, char **argv) {
         int prc = su_train_saved_split(&sj, NULL, 0, &ck, &err);
         su_checkpoint_free(&ck);
         if (prc) goto fail;
-        prc = su_split_parse(&split, &ds, sj, &err);
+        int miss_train = 0, miss_val = 0;
+        prc = su_split_parse_present(&split, &miss_train, &miss_val, &ds, sj, &err);
         free(sj);
         if (prc) goto fail;
-        vols = !strcmp(subset, "val") ? split.val : split.train;
-        nv = !strcmp(subset, "val") ? split.n_val : split.n_train;
+        const int want_val = !strcmp(subset, "val");
+        vols = want_val ? split.val : split.train;
+        nv = want_val ? split.n_val : split.n_train;
+        const int missing = want_val ? miss_val : miss_train;
+        if (missing && nv) /* score the run's patients that are here; say which part that is */
+            fprintf(stderr, "evaluate: %d of the run's %d %s volumes are not in %s; scoring the %d present\n",
+                    missing, missing + nv, want_val ? "validation" : "training", data, nv);
+        if (missing && !nv) {
+            su_fail(&err, "%s holds none of the run's %d %s volumes (--subset %s)", data, missing,
+                    want_val ? "validation" : "training", subset);
+            goto fail;
+        }
     }
     if (su_evaluate(&res, &pred, &ds, vols, nv, &table, report_eval_progress, NULL, &err)) goto fail;
     const su_model_config *cfg = su_model_get_config(pred.m);

@@ -51,6 +51,9 @@ mkdir -p "$T/nogt" && cp -r "$SHARED/data/acdc/testing/patient101" "$T/nogt/" 2>
   expect 1 "no ground truth" -- "$BIN" train --data "$T/nogt" --model unet --out "$T/x2" $TINY --val-fraction 0
 expect 1 "expected F32 \[4,1,3,3,3\]" -- "$BIN" train --data data/acdc-sample --model unet --base 4 --out "$T/x3" --init-from "$T/run/best.safetensors" $TINY --base 4
 [ -e "$T/x3" ] && bad "a refused --init-from left its run folder" || ok
+# starting from a model that trained on this run's validation patients is refused (a leak)
+expect 1 "which this run validates on" -- "$BIN" train --data data/acdc-sample --model spiking --timesteps 2 --out "$T/x4" --init-from "$T/run/best.safetensors" --val-fraction 0.5 $TINY
+[ -e "$T/x4" ] && bad "a refused leaking --init-from left its run folder" || ok
 expect 1 "last.safetensors" -- "$BIN" train --resume "$T/empty-run"
 
 # ---- evaluate, predict ----------------------------------------------------------------------------
@@ -58,6 +61,12 @@ expect 0 "" -- "$BIN" evaluate --checkpoint "$T/run/best.safetensors" --data dat
 grep -q "mean IoU over RV, MYO, LV" "$T/out" && ok || bad "evaluate prints the 3-structure mean IoU"
 grep -q "mean IoU over all 4 classes" "$T/out" && ok || bad "evaluate prints the 4-class mean IoU"
 [ -s "$T/scores.csv" ] && [ -s "$T/scores.csv.summary.csv" ] && [ -s "$T/scores.csv.ef.csv" ] && ok || bad "evaluate CSVs"
+# --subset on a folder holding only some of the run's patients: the present ones are scored, and said so
+train_patient=$(grep -o '"train":\["patient[0-9]*' "$T/run/split.json" | grep -o 'patient[0-9]*')
+mkdir -p "$T/part" && cp -r "data/acdc-sample/$train_patient" "$T/part/"
+expect 0 "scoring the 2 present" -- "$BIN" evaluate --checkpoint "$T/run/best.safetensors" --data "$T/part" --subset train
+grep -q "(.*, 2 volumes)" "$T/out" && ok || bad "evaluate --subset train on a partial folder: 2 volumes"
+expect 1 "holds none of the run's" -- "$BIN" evaluate --checkpoint "$T/run/best.safetensors" --data "$T/part" --subset val
 expect 0 "" -- "$BIN" predict --checkpoint "$T/spk/best.safetensors" --input data/acdc-sample/patient090/patient090_frame04.nii.gz --out "$T/pred" --png
 [ -s "$T/pred/patient090_frame04.nii.gz" ] && [ -s "$T/pred/patient090_frame04.png" ] && ok || bad "predict outputs"
 expect 2 "not empty" -- "$BIN" predict --checkpoint "$T/spk/best.safetensors" --input data/acdc-sample/patient090/patient090_frame04.nii.gz --out "$T/pred"
@@ -107,11 +116,14 @@ expect 0 "" -- "$BIN" train --resume "$T/int" --epochs $((done_epochs + 1)) --qu
 # ---- compare (both models, tiny) -----------------------------------------------------------------
 expect 0 "" -- "$BIN" compare --data data/acdc-sample --out "$T/cmp" --epochs 1 --timesteps 2 $TINY
 [ -s "$T/cmp/results.md" ] && grep -q "Spiking 3D U-Net" "$T/cmp/results.md" && ok || bad "compare results.md"
+grep -q "Starting weights: random (seeded)" "$T/cmp/results.md" && ok || bad "compare results.md: starting weights"
 grep -q "3D U-Net" "$T/out" && grep -q "Spiking 3D U-Net" "$T/out" && ok || bad "compare prints both rows"
 expect 2 "holds results" -- "$BIN" compare --data data/acdc-sample --out "$T/cmp" --epochs 1 $TINY
 # the spiking network started from the comparison's own trained 3D U-Net (what --preset best does)
 expect 0 "" -- "$BIN" compare --data data/acdc-sample --out "$T/cmp2" --epochs 1 --timesteps 2 --spiking-init unet $TINY
 "$BIN" checkpoint "$T/cmp2/spiking/best.safetensors" --metadata | grep -q "\"init_from\":\"$T/cmp2/unet/best.safetensors\"" && ok || bad "--spiking-init unet: init_from not recorded"
+grep -q "Starting weights: the trained \`$T/cmp2/unet/best.safetensors\` (--spiking-init unet)" "$T/cmp2/results.md" && ok || bad "compare results.md states --spiking-init unet"
+"$BIN" checkpoint "$T/cmp2/spiking/best.safetensors" | grep -q "^started from: $T/cmp2/unet/best.safetensors" && ok || bad "checkpoint prints the starting weights"
 expect 1 "train the 3D U-Net first" -- "$BIN" compare --data data/acdc-sample --out "$T/cmp3" --models spiking --spiking-init unet $TINY
 [ -e "$T/cmp3" ] && bad "a refused compare left its folder" || ok
 expect 2 "expected none or unet" -- "$BIN" compare --data data/acdc-sample --out "$T/cmp4" --spiking-init relu
