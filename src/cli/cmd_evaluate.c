@@ -17,7 +17,7 @@ int cmd_evaluate(int argc, char **argv) {
     cli_opt opts[] = {
         {"--checkpoint", OPT_STRING, &ckpt, "FILE", "a checkpoint written by spikeunet train (best.safetensors)"},
         {"--data", OPT_STRING, &data, "DIR", "ACDC folder with ground truth"},
-        {"--subset", OPT_STRING, &subset, "all|val|train", "which volumes: all with ground truth, or the run's split"},
+        {"--subset", OPT_STRING, &subset, "all|val|train", "which volumes: all with ground truth, or the run's split (those of its patients present in --data)"},
         {"--csv", OPT_STRING, &csv, "FILE", "write per-volume scores (and FILE's .summary.csv, .ef.csv beside it)"},
         {"--energy-table", OPT_STRING, &table_spec, "fp32|fp16|int8|MAC,AC", "pJ per operation for the estimate"},
         CLI_THREADS_OPT(threads),

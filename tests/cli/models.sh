@@ -17,5 +17,11 @@ for m in models/*.safetensors; do
   # a trained model segments a training patient of the sample far above chance
   iou=$(sed -n 's/^mean IoU over RV, MYO, LV (3 structures): \([0-9.]*\).*/\1/p' "$T/eval.txt")
   awk -v v="${iou:-0}" 'BEGIN { exit !(v > 0.4) }' && ok || bad "$m: mean IoU ${iou:-?} on patient001, expected > 0.4"
+  # and the sample's held-out patients (090, 093: in the model's validation split), scored as such
+  "$BIN" evaluate --checkpoint "$m" --data data/acdc-sample --subset val --threads 2 --quiet > "$T/val.txt" 2>"$T/val.err" &&
+    ok || bad "$m: evaluate --subset val failed: $(cat "$T/val.err")"
+  grep -q "scoring the 4 present" "$T/val.err" && ok || bad "$m: expected the 4 held-out sample volumes: $(cat "$T/val.err")"
+  iou=$(sed -n 's/^mean IoU over RV, MYO, LV (3 structures): \([0-9.]*\).*/\1/p' "$T/val.txt")
+  awk -v v="${iou:-0}" 'BEGIN { exit !(v > 0.4) }' && ok || bad "$m: mean IoU ${iou:-?} on the held-out sample, expected > 0.4"
 done
 finish "cli models"
