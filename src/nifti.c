@@ -312,7 +312,9 @@ int su_nifti_read(su_volume *vol, const char *path, su_error *err) {
             return su_fail(err, "%s: %s voxel value at (%d,%d,%d)", path,
                            isnan(v) ? "NaN" : "infinite (or beyond float range)", x, y, z);
         }
-        out[i] = f;
+        /* A value too small for float (or a stored -0.0) becomes a signed zero; store +0 so that
+         * writing the volume and reading it back gives the same bits (found by fuzz_nifti). */
+        out[i] = f == 0.0f ? 0.0f : f;
     }
     free(raw);
     fill_geometry(vol, &h);
