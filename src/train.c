@@ -38,6 +38,7 @@ void su_train_options_default(su_train_options *o, su_model_kind kind) {
 typedef struct run {
     su_train_options o;
     char data_dir[4096], run_dir[4096];
+    char init_from[4096]; /* what the weights started from, kept through a resume for the checkpoints */
     su_dataset ds;
     su_split split;
     char *split_json;
@@ -167,6 +168,9 @@ static int options_from_json(run *r, const char *json, su_error *err) {
     o->use_class_weight = cJSON_IsArray(cw) && cJSON_GetArraySize(cw) == 4;
     for (int i = 0; o->use_class_weight && i < 4; i++) o->class_weight[i] = (float)cJSON_GetArrayItem(cw, i)->valuedouble;
     r->split_json = cJSON_PrintUnformatted(split);
+    const cJSON *init = cJSON_GetObjectItemCaseSensitive(j, "init_from");
+    snprintf(r->init_from, sizeof r->init_from, "%s", cJSON_IsString(init) ? init->valuestring : "");
+    o->init_from = r->init_from[0] ? r->init_from : NULL;
     if (o->batch < 1 || o->epochs < 0 || o->grid.D < 1 || o->grid.H < 1 || o->grid.W < 1 || !(o->grid.spacing > 0)) {
         su_fail(err, "training state: values out of range");
         goto done;

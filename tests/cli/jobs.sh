@@ -54,6 +54,11 @@ expect 1 "expected F32 \[4,1,3,3,3\]" -- "$BIN" train --data data/acdc-sample --
 # starting from a model that trained on this run's validation patients is refused (a leak)
 expect 1 "which this run validates on" -- "$BIN" train --data data/acdc-sample --model spiking --timesteps 2 --out "$T/x4" --init-from "$T/run/best.safetensors" --val-fraction 0.5 $TINY
 [ -e "$T/x4" ] && bad "a refused leaking --init-from left its run folder" || ok
+# a resumed run keeps saying what its weights started from
+expect 0 "" -- "$BIN" train --data data/acdc-sample --model spiking --timesteps 2 --out "$T/x5" --init-from "$T/run/best.safetensors" --epochs 1 $TINY
+expect 0 "" -- "$BIN" train --resume "$T/x5" --epochs 2 --quiet --threads 2
+"$BIN" checkpoint "$T/x5/last.safetensors" | grep -q "^started from: $T/run/best.safetensors" && ok ||
+  bad "a resumed run lost what it started from: $("$BIN" checkpoint "$T/x5/last.safetensors" | grep started)"
 expect 1 "last.safetensors" -- "$BIN" train --resume "$T/empty-run"
 
 # ---- evaluate, predict ----------------------------------------------------------------------------
