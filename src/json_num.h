@@ -1,4 +1,4 @@
-/* Numbers in the JSON metadata of checkpoints (model configuration, training state).
+/* Numbers (and optional strings) in the JSON metadata of checkpoints (model configuration, training state).
  * Floats are written as the shortest decimal that reads back as the same float, so a config holds
  * "beta":0.95 rather than 0.949999988079071 and still restores the exact value on resume. */
 #ifndef SPIKEUNET_JSON_NUM_H
@@ -26,6 +26,12 @@ static inline int su_json_number(const cJSON *o, const char *key, const char *wh
     if (!cJSON_IsNumber(it)) return su_fail(err, "%s: '%s' missing or not a number", what, key);
     *v = it->valuedouble;
     return 0;
+}
+
+/* o[key] copied into dst (size bytes), or "" when it is missing or not a string (optional fields). */
+static inline void su_json_string(char *dst, size_t size, const cJSON *o, const char *key) {
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+    snprintf(dst, size, "%s", cJSON_IsString(it) ? it->valuestring : "");
 }
 
 #endif

@@ -168,8 +168,7 @@ static int options_from_json(run *r, const char *json, su_error *err) {
     o->use_class_weight = cJSON_IsArray(cw) && cJSON_GetArraySize(cw) == 4;
     for (int i = 0; o->use_class_weight && i < 4; i++) o->class_weight[i] = (float)cJSON_GetArrayItem(cw, i)->valuedouble;
     r->split_json = cJSON_PrintUnformatted(split);
-    const cJSON *init = cJSON_GetObjectItemCaseSensitive(j, "init_from");
-    snprintf(r->init_from, sizeof r->init_from, "%s", cJSON_IsString(init) ? init->valuestring : "");
+    su_json_string(r->init_from, sizeof r->init_from, j, "init_from");
     o->init_from = r->init_from[0] ? r->init_from : NULL;
     if (o->batch < 1 || o->epochs < 0 || o->grid.D < 1 || o->grid.H < 1 || o->grid.W < 1 || !(o->grid.spacing > 0)) {
         su_fail(err, "training state: values out of range");
@@ -681,9 +680,9 @@ done:
 int su_train_saved_split(char **json, char *data_dir, size_t size, const su_checkpoint *ck, su_error *err) {
     const char *tj = su_checkpoint_meta_get(ck, SU_TRAIN_KEY);
     cJSON *j = tj ? cJSON_Parse(tj) : NULL;
-    const cJSON *split = cJSON_GetObjectItemCaseSensitive(j, "split"), *dd = cJSON_GetObjectItemCaseSensitive(j, "data_dir");
+    const cJSON *split = cJSON_GetObjectItemCaseSensitive(j, "split");
     *json = cJSON_IsObject(split) ? cJSON_PrintUnformatted(split) : NULL;
-    if (data_dir && size) snprintf(data_dir, size, "%s", cJSON_IsString(dd) ? dd->valuestring : "");
+    if (data_dir && size) su_json_string(data_dir, size, j, "data_dir");
     cJSON_Delete(j);
     if (!*json) return su_fail(err, "%s: no data split in this checkpoint (written by spikeunet train?)", ck->path);
     return 0;
@@ -695,8 +694,6 @@ int su_train_state(su_train_state_info *info, const su_checkpoint *ck, su_error 
     cJSON *j = tj ? cJSON_Parse(tj) : NULL;
     if (!j) return su_fail(err, "%s: no training state in this checkpoint (metadata '%s')", ck->path, SU_TRAIN_KEY);
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "state"), *split = cJSON_GetObjectItemCaseSensitive(j, "split");
-    const cJSON *dd = cJSON_GetObjectItemCaseSensitive(j, "data_dir");
-    const cJSON *init = cJSON_GetObjectItemCaseSensitive(j, "init_from");
     double v[6] = {0};
     int rc = jnum(j, "epochs", &v[0], err) || jnum(s, "epochs_done", &v[1], err) || jnum(s, "best_iou", &v[2], err) ||
              jnum(s, "best_epoch", &v[3], err) || jnum(s, "adam_t", &v[4], err) || jnum(s, "seconds", &v[5], err);
@@ -707,8 +704,8 @@ int su_train_state(su_train_state_info *info, const su_checkpoint *ck, su_error 
         info->adam_t = (long)v[4], info->seconds = v[5];
         info->n_train = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(split, "train"));
         info->n_val = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(split, "val"));
-        snprintf(info->data_dir, sizeof info->data_dir, "%s", cJSON_IsString(dd) ? dd->valuestring : "");
-        snprintf(info->init_from, sizeof info->init_from, "%s", cJSON_IsString(init) ? init->valuestring : "");
+        su_json_string(info->data_dir, sizeof info->data_dir, j, "data_dir");
+        su_json_string(info->init_from, sizeof info->init_from, j, "init_from");
     }
     cJSON_Delete(j);
     return rc ? -1 : 0;
