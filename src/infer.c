@@ -1,5 +1,6 @@
 /* Inference: segment volumes with a checkpoint; operation counts for the energy estimate. */
 #include "spikeunet/infer.h"
+#include "spikeunet/postprocess.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -93,6 +94,7 @@ int su_predict_volume(su_predictor *p, const su_volume *img, uint8_t *labels, su
     if (su_model_forward(p->m, p->input, 0, &logits, err)) return -1;
     memcpy(p->scores, logits, n * K * sizeof(float));
     su_grid_scores_inverse(labels, &map, p->scores, K);
+    if (p->keep_largest && su_keep_largest_components(labels, img->nx, img->ny, img->nz, K, (su_keep_mode)p->keep_largest, NULL, err)) return -1;
     for (int i = 0; i < su_model_num_lif(p->m); i++) p->rate_sum[i] += su_model_firing_rate(p->m, i);
     p->volumes++;
     return 0;

@@ -424,6 +424,18 @@ void su_metrics_summarize(su_metrics_summary *out, const su_metrics_record *rec,
     out->iou_mean4 = stat_of(rec, n, phase, g_iou4, 0);
     out->hd95_mean4 = stat_of(rec, n, phase, g_hd4, 0);
     out->n = out->dice_mean3.n;
+    /* pooled: a volume's intersection follows from its Dice, 2I / (|G| + |P|) */
+    for (int c = 0; c < SU_NCLASS; c++) {
+        double inter = 0, uni = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (phase != SU_METRICS_PHASE_NONE && rec[i].phase != phase) continue;
+            const su_class_scores *k = &rec[i].s.cls[c];
+            double sum = k->vol_gt_ml + k->vol_pred_ml, in = k->dice * sum / 2;
+            inter += in, uni += sum - in;
+        }
+        out->iou_pooled[c] = uni > 0 ? inter / uni : 1.0;
+    }
+    out->iou_pooled_mean3 = (out->iou_pooled[SU_RV] + out->iou_pooled[SU_MYO] + out->iou_pooled[SU_LV]) / 3;
 }
 
 double su_ejection_fraction(double edv_ml, double esv_ml) {
@@ -570,6 +582,10 @@ static void summary_rows(FILE *f, const char *scope, const su_metrics_summary *s
             fprintf(f, "%s,%s,%s,%.6f,%.6f,%d\n", scope, metric[m], cls, st->mean, st->std, st->n);
         }
     }
+    /* pooled IoU: one figure over the volumes, so no spread */
+    for (int c = 0; c <= SU_NCLASS; c++)
+        fprintf(f, "%s,iou_pooled,%s,%.6f,,%d\n", scope, c < SU_NCLASS ? su_metrics_class_name(c) : "mean3",
+                c < SU_NCLASS ? s->iou_pooled[c] : s->iou_pooled_mean3, s->n);
 }
 
 int su_metrics_summary_csv_fwrite(FILE *f, const su_metrics_record *rec, size_t n, su_error *err) {

@@ -32,6 +32,7 @@ void su_train_options_default(su_train_options *o, su_model_kind kind) {
     o->seed = 42;
     o->val_fraction = 0.2;
     o->val_every = 1;
+    o->augment_flip = 0.5f;
 }
 
 /* Everything a run holds while it trains. */
@@ -97,6 +98,7 @@ static char *options_json(const run *r) {
     cJSON_AddBoolToObject(j, "split_by_volume", o->split_by_volume);
     cJSON_AddNumberToObject(j, "val_every", o->val_every);
     cJSON_AddBoolToObject(j, "augment", o->augment);
+    cJSON_AddNumberToObject(j, "augment_flip", su_json_float(o->augment_flip));
     cJSON_AddNumberToObject(j, "max_train", o->max_train);
     cJSON_AddNumberToObject(j, "patience", o->patience);
     cJSON_AddStringToObject(j, "init_from", o->init_from ? o->init_from : "");
@@ -164,6 +166,13 @@ static int options_from_json(run *r, const char *json, su_error *err) {
     o->seed = strtoull(seed->valuestring, NULL, 10);
     o->split_by_volume = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "split_by_volume"));
     o->augment = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "augment"));
+    /* states written before the option existed flipped with probability 0.5 */
+    const cJSON *flip = cJSON_GetObjectItemCaseSensitive(j, "augment_flip");
+    o->augment_flip = cJSON_IsNumber(flip) ? (float)flip->valuedouble : 0.5f;
+    if (!(o->augment_flip >= 0 && o->augment_flip <= 1)) {
+        su_fail(err, "training state: augment_flip out of range");
+        goto done;
+    }
     const cJSON *cw = cJSON_GetObjectItemCaseSensitive(j, "class_weight");
     o->use_class_weight = cJSON_IsArray(cw) && cJSON_GetArraySize(cw) == 4;
     for (int i = 0; o->use_class_weight && i < 4; i++) o->class_weight[i] = (float)cJSON_GetArrayItem(cw, i)->valuedouble;
@@ -346,6 +355,7 @@ static void fill_train(run *r, int b, int idx, int epoch) {
     if (r->o.augment) {
         su_augment_config ac;
         su_augment_config_default(&ac);
+        ac.p_flip = r->o.augment_flip;
         su_augment_volume(r->img + b * S, r->lab + b * S, g->D, g->H, g->W, &rng, &ac, r->aug_scratch);
     }
 }
@@ -587,6 +597,8 @@ int su_train(const su_train_options *o, int force, su_progress_fn progress, void
     int rc = -1;
     if (o->batch < 1 || o->epochs < 1 || o->val_every < 1)
         return su_fail(err, "batch, epochs and val-every must be at least 1");
+    if (!(o->augment_flip >= 0 && o->augment_flip <= 1))
+        return su_fail(err, "augment-flip %g: a probability must lie in [0, 1]", (double)o->augment_flip);
     if (o->grid.H % (1 << o->model.depth) || o->grid.W % (1 << o->model.depth))
         return su_fail(err, "grid %dx%d: H and W must be multiples of 2^depth = %d", o->grid.H, o->grid.W, 1 << o->model.depth);
     struct stat st;

@@ -313,6 +313,11 @@ static void test_sets_and_ef(void) {
     CHECK_NEAR(s.dice[SU_LV].mean, 0.8, 1e-12, "ED LV dice mean");
     CHECK_NEAR(s.dice[SU_LV].std, 0.1, 1e-12, "ED LV dice std");
     CHECK_NEAR(s.hd95[SU_LV].mean, 7.0, 1e-12, "ED LV hd95 mean");
+    /* pooled LV: I = 0.9 * 210 / 2 + 0.7 * 380 / 2 = 227.5, U = 590 - 227.5; MYO absent everywhere: 1 */
+    CHECK_NEAR(s.iou_pooled[SU_LV], 227.5 / 362.5, 1e-12, "ED LV pooled IoU");
+    CHECK_NEAR(s.iou_pooled[SU_MYO], 1.0, 0, "MYO absent from all: pooled IoU 1");
+    CHECK_NEAR(s.iou_pooled[SU_RV], 0.0, 0, "RV Dice 0 everywhere: pooled IoU 0");
+    CHECK_NEAR(s.iou_pooled_mean3, (227.5 / 362.5 + 1.0) / 3, 1e-12, "ED pooled mean3");
     su_metrics_summarize(&s, set.rec, set.n, SU_METRICS_PHASE_ES);
     CHECK(s.n == 3 && fabs(s.hd95[SU_LV].mean - 56.0 / 3) < 1e-12, "ES hd95 mean %g", s.hd95[SU_LV].mean);
 
@@ -358,6 +363,7 @@ static void test_sets_and_ef(void) {
     txt = slurp(path);
     CHECK(txt && strstr(txt, "all,dice,LV,0.700000,0.141421,5\n") != NULL, "summary row: %s", txt ? txt : "");
     CHECK(txt && strstr(txt, "ED,hd95_mm,LV,7.000000,3.000000,2\n") != NULL, "ED summary row");
+    CHECK(txt && strstr(txt, "ED,iou_pooled,LV,0.627586,,2\n") != NULL, "ED pooled IoU row"); /* 227.5 / 362.5 */
     free(txt);
     unlink(path);
     snprintf(path, sizeof path, "%s/scores.csv", dir);

@@ -28,6 +28,7 @@ typedef struct su_predictor {
     size_t cap;           /* voxels the buffers hold */
     double rate_sum[SU_MAX_LIF];
     double volumes;       /* volumes segmented (for mean firing rates) */
+    int keep_largest;     /* post-process: 0 none, else an su_keep_mode (largest connected component, postprocess.h) */
 } su_predictor;
 
 /* Opens a checkpoint written by `spikeunet train` (model + grid). */

@@ -116,6 +116,10 @@ typedef struct su_metrics_summary {
     su_stat dice[SU_NCLASS], iou[SU_NCLASS], hd95[SU_NCLASS];
     su_stat dice_mean3, iou_mean3, hd95_mean3;
     su_stat dice_mean4, iou_mean4, hd95_mean4;
+    /* IoU of the volumes pooled into one confusion count (intersection and union summed in ml over the
+     * volumes, then divided): large volumes weigh more, so it runs above the per-volume mean. The training
+     * log's network-grid figure is of this kind. Absent from every volume: 1. */
+    double iou_pooled[SU_NCLASS], iou_pooled_mean3;
 } su_metrics_summary;
 
 /* Mean and std over the records with the given phase (SU_METRICS_PHASE_NONE = all records). */

@@ -37,6 +37,7 @@ typedef struct su_train_options {
     int split_by_volume;       /* the study's leaky split (a patient's ED and ES can land on both sides) */
     int val_every;             /* validation pass every N epochs (and after the last) */
     int augment;               /* random flips, rotations, scaling, intensity, elastic (augment.h) */
+    float augment_flip;        /* probability of each in-plane mirror flip under augment (0: keep orientation) */
     int max_train;             /* use at most this many training volumes (0: all); for quick runs */
     const char *init_from;     /* checkpoint whose weights start the model (e.g. a trained 3D U-Net) */
     int patience;              /* stop after this many validations without improvement (0: never) */

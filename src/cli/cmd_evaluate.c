@@ -12,7 +12,7 @@
 #include "spikeunet/train.h"
 
 int cmd_evaluate(int argc, char **argv) {
-    const char *ckpt = NULL, *data = NULL, *csv = NULL, *table_spec = "fp32", *subset = "all";
+    const char *keep = NULL, *ckpt = NULL, *data = NULL, *csv = NULL, *table_spec = "fp32", *subset = "all";
     int threads = 0, quiet = 0;
     cli_opt opts[] = {
         {"--checkpoint", OPT_STRING, &ckpt, "FILE", "a checkpoint written by spikeunet train (best.safetensors)"},
@@ -20,6 +20,7 @@ int cmd_evaluate(int argc, char **argv) {
         {"--subset", OPT_STRING, &subset, "all|val|train", "which volumes: all with ground truth, or the run's split (those of its patients present in --data)"},
         {"--csv", OPT_STRING, &csv, "FILE", "write per-volume scores (and FILE's .summary.csv, .ef.csv beside it)"},
         {"--energy-table", OPT_STRING, &table_spec, "fp32|fp16|int8|MAC,AC", "pJ per operation for the estimate"},
+        CLI_KEEP_LARGEST_OPT(keep),
         CLI_THREADS_OPT(threads),
         {"--quiet", OPT_FLAG, &quiet, NULL, "summary only (no per-volume table)"},
         {NULL, 0, NULL, NULL, NULL}};
@@ -37,6 +38,8 @@ int cmd_evaluate(int argc, char **argv) {
         return CLI_USAGE;
     }
     if ((rc = cli_set_threads(threads, "evaluate"))) return rc;
+    const int keep_mode = cli_keep_mode(keep, "evaluate");
+    if (keep_mode < 0) return CLI_USAGE;
     if (csv) { /* find out now, not after the whole evaluation, that the CSV cannot be written */
         char dir[4096];
         snprintf(dir, sizeof dir, "%s", csv);
@@ -64,6 +67,7 @@ int cmd_evaluate(int argc, char **argv) {
         cli_error("evaluate", "%s", err.msg);
         return CLI_FAIL;
     }
+    pred.keep_largest = keep_mode;
     if (su_acdc_scan(&ds, data, &err)) goto fail;
     const int *vols = NULL;
     int nv = -1;

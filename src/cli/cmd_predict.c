@@ -84,7 +84,7 @@ static int collect(job **out, int *n, const char *input, su_error *err) {
 }
 
 int cmd_predict(int argc, char **argv) {
-    const char *ckpt = NULL, *input = NULL, *out = NULL;
+    const char *keep = NULL, *ckpt = NULL, *input = NULL, *out = NULL;
     int png = 0, force = 0, threads = 0, quiet = 0;
     cli_opt opts[] = {
         {"--checkpoint", OPT_STRING, &ckpt, "FILE", "a checkpoint written by spikeunet train"},
@@ -92,6 +92,7 @@ int cmd_predict(int argc, char **argv) {
         {"--out", OPT_STRING, &out, "DIR", "output folder: DIR/<image file name> label maps"},
         {"--png", OPT_FLAG, &png, NULL, "also DIR/<image name>.png: contours of RV (red), MYO (green), LV (blue) "
                                         "on a few slices, ground truth in a second row when present"},
+        CLI_KEEP_LARGEST_OPT(keep),
         {"--force", OPT_FLAG, &force, NULL, "write into an output folder that is not empty"},
         CLI_THREADS_OPT(threads),
         {"--quiet", OPT_FLAG, &quiet, NULL, "no per-image lines"},
@@ -106,6 +107,8 @@ int cmd_predict(int argc, char **argv) {
         cli_require("predict", "--out", out))
         return CLI_USAGE;
     if ((rc = cli_set_threads(threads, "predict"))) return rc;
+    const int keep_mode = cli_keep_mode(keep, "predict");
+    if (keep_mode < 0) return CLI_USAGE;
     su_error err;
     job *jobs = NULL;
     int n = 0;
@@ -115,6 +118,7 @@ int cmd_predict(int argc, char **argv) {
         free(jobs);
         return CLI_FAIL;
     }
+    pred.keep_largest = keep_mode;
     rc = CLI_FAIL;
     struct stat st;
     if (stat(out, &st) == 0) {

@@ -88,6 +88,9 @@ int cmd_train(int argc, char **argv) {
          "across train and validation"},
         {"--val-every", OPT_INT, &o.val_every, "N", "validate every N epochs (and after the last)"},
         {"--augment", OPT_FLAG, &o.augment, NULL, "random flips, rotations, scaling, intensity, elastic deformation"},
+        {"--augment-flip", OPT_FLOAT, &o.augment_flip, "P",
+         "probability of each in-plane mirror flip under --augment (0 keeps the heart's orientation: the RV "
+         "stays on its side)"},
         {"--grid", OPT_STRING, &grid, "DxHxW", "network input window (slices x rows x columns)"},
         {"--spacing", OPT_FLOAT, &o.grid.spacing, "MM", "in-plane grid spacing in mm"},
         {"--max-train", OPT_INT, &o.max_train, "N", "use at most N training volumes (0: all)"},

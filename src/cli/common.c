@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "spikeunet/model_io.h"
+#include "spikeunet/postprocess.h"
 
 void cli_model_args_default(cli_model_args *a) {
     su_model_config c;
@@ -87,6 +88,14 @@ int cli_set_threads(int threads, const char *cmd) {
     }
     if (threads > 0) omp_set_num_threads(threads);
     return CLI_OK;
+}
+
+int cli_keep_mode(const char *value, const char *cmd) {
+    if (!value) return 0;
+    if (!strcmp(value, "heart")) return SU_KEEP_HEART;
+    if (!strcmp(value, "structures")) return SU_KEEP_PER_STRUCTURE;
+    cli_error(cmd, "--keep-largest: expected heart or structures, got '%s'", value);
+    return -1;
 }
 
 const char *cli_bytes(char *buf, size_t size, double bytes) {

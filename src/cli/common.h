@@ -40,6 +40,12 @@ int cli_parse_dims(int *dims, int n, const char *text, const char *flag, const c
 /* --threads N: 0 keeps OpenMP's default (all cores); 1..1024 sets it; anything else is a usage error. */
 int cli_set_threads(int threads, const char *cmd);
 #define CLI_THREADS_OPT(var) {"--threads", OPT_INT, &(var), "N", "threads, 0: all cores"}
+#define CLI_KEEP_LARGEST_OPT(var)                                                                             \
+    {"--keep-largest", OPT_STRING, &(var), "heart|structures",                                                \
+     "post-process: keep only the largest 3D connected component of the heart (all structures together), or of " \
+     "each structure"}
+/* --keep-largest's value -> su_keep_mode (0 for NULL); -1 after an error message */
+int cli_keep_mode(const char *value, const char *cmd);
 
 /* "1.2 GB", "340 MB" ... */
 const char *cli_bytes(char *buf, size_t size, double bytes);

@@ -52,6 +52,9 @@ void report_summary(FILE *f, const su_eval_result *r) {
     su_metrics_summary all;
     su_metrics_summarize(&all, r->set.rec, r->set.n, SU_METRICS_PHASE_NONE);
     fprintf(f, "mean IoU over RV, MYO, LV (3 structures): %.4f ± %.4f\n", all.iou_mean3.mean, all.iou_mean3.std);
+    fprintf(f, "pooled IoU over all volumes' voxels, RV / MYO / LV: %.4f / %.4f / %.4f, mean %.4f (the kind of figure "
+               "the training log shows)\n", all.iou_pooled[SU_RV], all.iou_pooled[SU_MYO], all.iou_pooled[SU_LV],
+            all.iou_pooled_mean3);
     fprintf(f, "mean IoU over all 4 classes (with background): %.4f ± %.4f\n", all.iou_mean4.mean, all.iou_mean4.std);
     fprintf(f, "mean Dice over RV, MYO, LV: %.4f;  mean HD95 over RV, MYO, LV: %.2f mm\n", all.dice_mean3.mean,
             all.hd95_mean3.mean);

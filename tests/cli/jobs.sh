@@ -60,12 +60,26 @@ expect 0 "" -- "$BIN" train --resume "$T/x5" --epochs 2 --quiet --threads 2
 "$BIN" checkpoint "$T/x5/last.safetensors" | grep -q "^started from: $T/run/best.safetensors" && ok ||
   bad "a resumed run lost what it started from: $("$BIN" checkpoint "$T/x5/last.safetensors" | grep started)"
 expect 1 "last.safetensors" -- "$BIN" train --resume "$T/empty-run"
+# augmentation without mirror flips: stored in the state, kept through a resume; out of range refused
+expect 0 "" -- "$BIN" train --data data/acdc-sample --model unet --out "$T/aug" --augment --augment-flip 0 --epochs 1 $TINY
+"$BIN" checkpoint "$T/aug/last.safetensors" --metadata | grep -q '"augment":true,"augment_flip":0,' && ok || bad "augment_flip in the state"
+expect 0 "" -- "$BIN" train --resume "$T/aug" --epochs 2 --quiet --threads 2
+"$BIN" checkpoint "$T/aug/last.safetensors" --metadata | grep -q '"augment_flip":0,' && ok || bad "augment_flip kept by --resume"
+expect 1 "must lie in \[0, 1\]" -- "$BIN" train --data data/acdc-sample --model unet --out "$T/x6" --augment --augment-flip 1.5 $TINY
+[ -e "$T/x6" ] && bad "a refused --augment-flip left its run folder" || ok
 
 # ---- evaluate, predict ----------------------------------------------------------------------------
 expect 0 "" -- "$BIN" evaluate --checkpoint "$T/run/best.safetensors" --data data/acdc-sample --subset val --csv "$T/scores.csv"
 grep -q "mean IoU over RV, MYO, LV" "$T/out" && ok || bad "evaluate prints the 3-structure mean IoU"
 grep -q "mean IoU over all 4 classes" "$T/out" && ok || bad "evaluate prints the 4-class mean IoU"
 [ -s "$T/scores.csv" ] && [ -s "$T/scores.csv.summary.csv" ] && [ -s "$T/scores.csv.ef.csv" ] && ok || bad "evaluate CSVs"
+grep -q "^pooled IoU over all volumes' voxels" "$T/out" && ok || bad "evaluate prints the pooled IoU"
+grep -q "^all,iou_pooled,mean3," "$T/scores.csv.summary.csv" && ok || bad "summary CSV has the pooled IoU"
+# post-processing: largest connected component of the heart, or of each structure
+for mode in heart structures; do
+  expect 0 "" -- "$BIN" evaluate --checkpoint "$T/run/best.safetensors" --data data/acdc-sample --subset val --keep-largest $mode
+done
+expect 2 "expected heart or structures" -- "$BIN" evaluate --checkpoint "$T/run/best.safetensors" --data data/acdc-sample --keep-largest all
 # --subset on a folder holding only some of the run's patients: the present ones are scored, and said so
 train_patient=$(grep -o '"train":\["patient[0-9]*' "$T/run/split.json" | grep -o 'patient[0-9]*')
 mkdir -p "$T/part" && cp -r "data/acdc-sample/$train_patient" "$T/part/"
@@ -74,6 +88,8 @@ grep -q "(.*, 2 volumes)" "$T/out" && ok || bad "evaluate --subset train on a pa
 expect 1 "holds none of the run's" -- "$BIN" evaluate --checkpoint "$T/run/best.safetensors" --data "$T/part" --subset val
 expect 0 "" -- "$BIN" predict --checkpoint "$T/spk/best.safetensors" --input data/acdc-sample/patient090/patient090_frame04.nii.gz --out "$T/pred" --png
 [ -s "$T/pred/patient090_frame04.nii.gz" ] && [ -s "$T/pred/patient090_frame04.png" ] && ok || bad "predict outputs"
+expect 0 "" -- "$BIN" predict --checkpoint "$T/spk/best.safetensors" --input data/acdc-sample/patient090/patient090_frame04.nii.gz --out "$T/pred-lcc" --keep-largest heart
+[ -s "$T/pred-lcc/patient090_frame04.nii.gz" ] && ok || bad "predict --keep-largest output"
 expect 2 "not empty" -- "$BIN" predict --checkpoint "$T/spk/best.safetensors" --input data/acdc-sample/patient090/patient090_frame04.nii.gz --out "$T/pred"
 expect 0 "" -- "$BIN" predict --checkpoint "$T/spk/best.safetensors" --input data/acdc-sample/patient090/patient090_frame04.nii.gz --out "$T/pred" --force
 # damaged checkpoints: truncated, altered, not a checkpoint
