@@ -1,4 +1,4 @@
-/* Largest connected component per structure (see postprocess.h). */
+/* Largest connected component of the heart or of each structure (see postprocess.h). */
 #include "spikeunet/postprocess.h"
 
 #include <stdlib.h>
@@ -6,7 +6,8 @@
 /* voxel label l belongs to what is being filled: class c, or any structure for c = 0 */
 #define IN(l, c) ((c) ? (l) == (c) : (l) != 0)
 
-/* Flood fill of class c (0: any structure) from voxel start, marking comp[] = id; returns the component's size. queue: n. */
+/* Flood fill of class c (0: any structure) from voxel start, marking comp[] = id; returns the component's
+ * size. queue: room for every voxel. */
 static long fill(const uint8_t *labels, int32_t *comp, int32_t *queue, int nx, int ny, int nz, long start, uint8_t c,
                  int32_t id) {
     long head = 0, tail = 0;
@@ -37,7 +38,8 @@ static long fill(const uint8_t *labels, int32_t *comp, int32_t *queue, int nx, i
 int su_keep_largest_components(uint8_t *labels, int nx, int ny, int nz, int classes, su_keep_mode mode, long *removed,
                                su_error *err) {
     if (removed) *removed = 0;
-    if (mode != SU_KEEP_HEART && mode != SU_KEEP_PER_STRUCTURE) return su_fail(err, "keep-largest: unknown mode %d", (int)mode);
+    if (mode != SU_KEEP_HEART && mode != SU_KEEP_PER_STRUCTURE)
+        return su_fail(err, "keep-largest: unknown mode %d", (int)mode);
     if (nx < 1 || ny < 1 || nz < 1 || classes < 1 || classes > 256)
         return su_fail(err, "keep-largest: bad shape %dx%dx%d or class count %d", nx, ny, nz, classes);
     const long n = (long)nx * ny * nz;
