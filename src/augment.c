@@ -5,7 +5,7 @@
 #include <string.h>
 
 void su_augment_config_default(su_augment_config *c) {
-    c->p_flip = 0.5f;
+    c->p_flip = 0.0f;
     c->max_rotate_deg = 15.0f;
     c->max_scale = 0.1f;
     c->max_gamma = 0.3f;

@@ -32,7 +32,7 @@ void su_train_options_default(su_train_options *o, su_model_kind kind) {
     o->seed = 42;
     o->val_fraction = 0.2;
     o->val_every = 1;
-    o->augment_flip = 0.5f;
+    o->augment_flip = 0.0f; /* augment.h: mirror flips only on request */
 }
 
 /* Everything a run holds while it trains. */

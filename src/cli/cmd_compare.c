@@ -321,7 +321,7 @@ static int run_compare(int argc, char **argv, int demo) {
         {"--seed", OPT_INT, &seed, "N", "seed (the same for both models)"},
         {"--val-fraction", OPT_FLOAT, &val_fraction, "F", "share of patients held out"},
         {"--split-by", OPT_STRING, &split_by, "patient|volume", "split (volume LEAKS ED/ES pairs across the split)"},
-        {"--augment", OPT_FLAG, &o.augment, NULL, "data augmentation"},
+        {"--augment", OPT_FLAG, &o.augment, NULL, "data augmentation, as train --augment (no mirror flips)"},
         {"--grid", OPT_STRING, &grid, "DxHxW", "network input window"},
         {"--spacing", OPT_FLOAT, &o.grid.spacing, "MM", "in-plane grid spacing"},
         {"--max-train", OPT_INT, &o.max_train, "N", "use at most N training volumes (0: all)"},

@@ -60,11 +60,13 @@ expect 0 "" -- "$BIN" train --resume "$T/x5" --epochs 2 --quiet --threads 2
 "$BIN" checkpoint "$T/x5/last.safetensors" | grep -q "^started from: $T/run/best.safetensors" && ok ||
   bad "a resumed run lost what it started from: $("$BIN" checkpoint "$T/x5/last.safetensors" | grep started)"
 expect 1 "last.safetensors" -- "$BIN" train --resume "$T/empty-run"
-# augmentation without mirror flips: stored in the state, kept through a resume; out of range refused
-expect 0 "" -- "$BIN" train --data data/acdc-sample --model unet --out "$T/aug" --augment --augment-flip 0 --epochs 1 $TINY
-"$BIN" checkpoint "$T/aug/last.safetensors" --metadata | grep -q '"augment":true,"augment_flip":0,' && ok || bad "augment_flip in the state"
-expect 0 "" -- "$BIN" train --resume "$T/aug" --epochs 2 --quiet --threads 2
-"$BIN" checkpoint "$T/aug/last.safetensors" --metadata | grep -q '"augment_flip":0,' && ok || bad "augment_flip kept by --resume"
+# augmentation: no mirror flips unless asked; the probability is stored in the state and kept through a
+# resume; out of range refused
+expect 0 "" -- "$BIN" train --data data/acdc-sample --model unet --out "$T/aug" --augment --epochs 1 $TINY
+"$BIN" checkpoint "$T/aug/last.safetensors" --metadata | grep -q '"augment":true,"augment_flip":0,' && ok || bad "augment_flip 0 by default"
+expect 0 "" -- "$BIN" train --data data/acdc-sample --model unet --out "$T/augf" --augment --augment-flip 0.25 --epochs 1 $TINY
+expect 0 "" -- "$BIN" train --resume "$T/augf" --epochs 2 --quiet --threads 2
+"$BIN" checkpoint "$T/augf/last.safetensors" --metadata | grep -q '"augment_flip":0.25,' && ok || bad "augment_flip kept by --resume"
 expect 1 "must lie in \[0, 1\]" -- "$BIN" train --data data/acdc-sample --model unet --out "$T/x6" --augment --augment-flip 1.5 $TINY
 [ -e "$T/x6" ] && bad "a refused --augment-flip left its run folder" || ok
 
